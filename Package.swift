@@ -1,0 +1,47 @@
+// swift-tools-version:6.1
+// ≤ 6.2 on purpose: Debian's Swift 6.2.3 cross-builds these same sources for aarch64.
+import PackageDescription
+
+// Layers point down: C shims → base → pure logic → HAL → backends → runtime → CLI.
+// Only the composition root (VigilRuntime) and the tests pick a backend.
+
+let package = Package(
+    name: "vigil",
+    products: [
+        .executable(name: "vigil", targets: ["vigil"]),
+        // For gateways written in Swift: decode and validate vigil frames.
+        .library(name: "VigilFrames", targets: ["VigilFrames"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
+    ],
+    targets: [
+        // MARK: C libraries from Debian (bookworm), each with its apt provider.
+        .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
+        .systemLibrary(name: "CI2C", providers: [.apt(["libi2c-dev"])]),
+        .systemLibrary(name: "CModbus", pkgConfig: "libmodbus", providers: [.apt(["libmodbus-dev"])]),
+        .systemLibrary(name: "CPahoMQTT", providers: [.apt(["libpaho-mqtt-dev", "libssl-dev"])]),
+        // ioctls, CPU_SET and other macros Swift cannot call.
+        .target(name: "CVigilSys"),
+
+        // MARK: Pure layers: no C library, no Foundation.
+        .target(name: "VigilBase"),
+        .target(name: "VigilFrames", dependencies: ["VigilBase"]),
+        .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
+
+        // MARK: The command line.
+        .target(name: "VigilCLI", dependencies: [
+            "VigilBase", "VigilBoard",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .executableTarget(name: "vigil", dependencies: ["VigilCLI"]),
+
+        // MARK: Tests.
+        .target(name: "CTestSupport", path: "Tests/CTestSupport"),
+        .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
+        .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
+        .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),
+    ]
+)

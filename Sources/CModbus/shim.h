@@ -1,0 +1,2 @@
+/* libmodbus 3.1 (Debian libmodbus-dev): Modbus RTU and TCP clients. */
+#include <modbus/modbus.h>

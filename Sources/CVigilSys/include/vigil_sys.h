@@ -1,0 +1,55 @@
+/* CVigilSys: the few kernel interfaces Swift cannot call directly (variadic ioctl/fcntl, CPU_SET
+ * macros, struct layouts behind macros). Each function is one syscall; all return 0 on success or
+ * -1 with errno set, like the syscalls they wrap. No state, no allocation. */
+#ifndef VIGIL_SYS_H
+#define VIGIL_SYS_H
+
+#include <stdint.h>
+
+/* ioctl(I2C_SLAVE or I2C_SLAVE_FORCE): address following SMBus transfers on this fd. */
+int vigil_i2c_set_address(int fd, unsigned address, int force);
+/* ioctl(I2C_FUNCS): the adapter's functionality bits (I2C_FUNC_*). */
+int vigil_i2c_functions(int fd, unsigned long *functions);
+/* Functionality bits vigil cares about, so Swift need not re-derive the macros. */
+unsigned long vigil_i2c_func_smbus_byte_data(void);
+unsigned long vigil_i2c_func_smbus_i2c_block(void);
+unsigned long vigil_i2c_func_smbus_quick(void);
+unsigned long vigil_i2c_func_smbus_read_byte(void);
+
+/* ioctl(TIOCSRS485): enable kernel RS-485 direction control (RTS on send) with delays in ms. */
+int vigil_serial_set_rs485(int fd, int enable, unsigned delay_before_send_ms, unsigned delay_after_send_ms);
+/* ioctl(TIOCGRS485): whether RS-485 mode is on (1) or off (0). */
+int vigil_serial_get_rs485(int fd, int *enabled);
+/* ioctl(TIOCSERGETLSR): 1 when the transmitter shift register is empty (last bit on the wire). */
+int vigil_serial_transmitter_empty(int fd, int *empty);
+/* fcntl(F_SETFL, O_NONBLOCK) on or off. */
+int vigil_set_nonblocking(int fd, int on);
+
+/* ioctl(WDIOC_KEEPALIVE). */
+int vigil_watchdog_keepalive(int fd);
+/* ioctl(WDIOC_SETTIMEOUT); the driver may round, the effective value is written back. */
+int vigil_watchdog_set_timeout(int fd, int *seconds);
+/* ioctl(WDIOC_GETTIMEOUT). */
+int vigil_watchdog_get_timeout(int fd, int *seconds);
+
+/* sched_setaffinity(0, {cpu}) for the calling thread. */
+int vigil_pin_current_thread(int cpu);
+/* pthread_setschedparam(self, SCHED_FIFO, priority): returns 0 or the error number (not -1/errno). */
+int vigil_set_current_thread_fifo(int priority);
+/* The calling thread's scheduling policy (SCHED_OTHER=0, SCHED_FIFO=1, ...) and priority. */
+int vigil_current_thread_policy(int *policy, int *priority);
+/* mlockall(MCL_CURRENT | MCL_FUTURE). */
+int vigil_lock_all_memory(void);
+
+/* adjtimex() read-only query: 2 when the kernel clock is synchronised, 1 when it reports
+ * TIME_ERROR / STA_UNSYNC, -1 with errno on failure. */
+int vigil_clock_sync_state(void);
+
+/* The CLOCK_MONOTONIC and CLOCK_REALTIME clocks in ns, read back to back. */
+int64_t vigil_monotonic_ns(void);
+int64_t vigil_realtime_ns(void);
+/* clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME) until `deadline_ns`; returns 0 or the error
+ * number (EINTR when a signal arrived first). */
+int vigil_sleep_until_monotonic_ns(int64_t deadline_ns);
+
+#endif

@@ -1,0 +1,127 @@
+#define _GNU_SOURCE
+#include "vigil_sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/i2c-dev.h>
+#include <linux/i2c.h>
+#include <linux/serial.h>
+#include <linux/watchdog.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/timex.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+int vigil_i2c_set_address(int fd, unsigned address, int force) {
+    return ioctl(fd, force ? I2C_SLAVE_FORCE : I2C_SLAVE, (unsigned long)address) < 0 ? -1 : 0;
+}
+
+int vigil_i2c_functions(int fd, unsigned long *functions) {
+    return ioctl(fd, I2C_FUNCS, functions) < 0 ? -1 : 0;
+}
+
+unsigned long vigil_i2c_func_smbus_byte_data(void) { return I2C_FUNC_SMBUS_BYTE_DATA; }
+unsigned long vigil_i2c_func_smbus_i2c_block(void) { return I2C_FUNC_SMBUS_I2C_BLOCK; }
+unsigned long vigil_i2c_func_smbus_quick(void) { return I2C_FUNC_SMBUS_QUICK; }
+unsigned long vigil_i2c_func_smbus_read_byte(void) { return I2C_FUNC_SMBUS_READ_BYTE; }
+
+int vigil_serial_set_rs485(int fd, int enable, unsigned delay_before_send_ms, unsigned delay_after_send_ms) {
+    struct serial_rs485 conf = {0};
+    if (enable) {
+        conf.flags = SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND;
+        conf.delay_rts_before_send = delay_before_send_ms;
+        conf.delay_rts_after_send = delay_after_send_ms;
+    }
+    return ioctl(fd, TIOCSRS485, &conf) < 0 ? -1 : 0;
+}
+
+int vigil_serial_get_rs485(int fd, int *enabled) {
+    struct serial_rs485 conf = {0};
+    if (ioctl(fd, TIOCGRS485, &conf) < 0) return -1;
+    *enabled = (conf.flags & SER_RS485_ENABLED) ? 1 : 0;
+    return 0;
+}
+
+int vigil_serial_transmitter_empty(int fd, int *empty) {
+    unsigned int lsr = 0;
+    if (ioctl(fd, TIOCSERGETLSR, &lsr) < 0) return -1;
+    *empty = (lsr & TIOCSER_TEMT) ? 1 : 0;
+    return 0;
+}
+
+int vigil_set_nonblocking(int fd, int on) {
+    int flags = fcntl(fd, F_GETFL);
+    if (flags < 0) return -1;
+    flags = on ? (flags | O_NONBLOCK) : (flags & ~O_NONBLOCK);
+    return fcntl(fd, F_SETFL, flags) < 0 ? -1 : 0;
+}
+
+int vigil_watchdog_keepalive(int fd) {
+    int dummy = 0;
+    return ioctl(fd, WDIOC_KEEPALIVE, &dummy) < 0 ? -1 : 0;
+}
+
+int vigil_watchdog_set_timeout(int fd, int *seconds) {
+    return ioctl(fd, WDIOC_SETTIMEOUT, seconds) < 0 ? -1 : 0;
+}
+
+int vigil_watchdog_get_timeout(int fd, int *seconds) {
+    return ioctl(fd, WDIOC_GETTIMEOUT, seconds) < 0 ? -1 : 0;
+}
+
+int vigil_pin_current_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set);
+}
+
+int vigil_set_current_thread_fifo(int priority) {
+    struct sched_param param = {0};
+    param.sched_priority = priority;
+    return pthread_setschedparam(pthread_self(), SCHED_FIFO, &param);
+}
+
+int vigil_current_thread_policy(int *policy, int *priority) {
+    struct sched_param param = {0};
+    int rc = pthread_getschedparam(pthread_self(), policy, &param);
+    if (rc != 0) { errno = rc; return -1; }
+    *priority = param.sched_priority;
+    return 0;
+}
+
+int vigil_lock_all_memory(void) {
+    return mlockall(MCL_CURRENT | MCL_FUTURE);
+}
+
+int vigil_clock_sync_state(void) {
+    struct timex tx = {0};
+    tx.modes = 0; /* query only */
+    int state = adjtimex(&tx);
+    if (state < 0) return -1;
+    if (state == TIME_ERROR || (tx.status & STA_UNSYNC)) return 1;
+    return 2;
+}
+
+int64_t vigil_monotonic_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int64_t vigil_realtime_ns(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+int vigil_sleep_until_monotonic_ns(int64_t deadline_ns) {
+    struct timespec ts;
+    ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
+    ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
+    return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}

@@ -1,0 +1,1 @@
+// Frame codec: see docs/frame-format.md.
