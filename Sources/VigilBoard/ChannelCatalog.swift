@@ -1,0 +1,185 @@
+import VigilBase
+
+/// What a channel measures. Raw values are part of the frame format's channel table.
+public enum ChannelQuantity: UInt8, Sendable, Codable, CaseIterable {
+    case accelerationRMS = 1
+    case accelerationPeak = 2
+    case crestFactor = 3
+    case kurtosis = 4
+    case velocityRMS = 5
+    case highFrequencyAccelerationRMS = 6
+    case isoZone = 7
+    case bandEnergies = 8
+    case temperature = 9
+    case modbusValue = 10
+    case digitalState = 11
+    case shaftSpeed = 12
+    case interlockState = 13
+    case loopLatenessP99 = 14
+    case loopOverruns = 15
+
+    /// The suffix used in channel names (`bearing.x.velocity_rms`).
+    public var suffix: String {
+        switch self {
+        case .accelerationRMS: return "accel_rms"
+        case .accelerationPeak: return "accel_peak"
+        case .crestFactor: return "crest_factor"
+        case .kurtosis: return "kurtosis"
+        case .velocityRMS: return "velocity_rms"
+        case .highFrequencyAccelerationRMS: return "hf_accel_rms"
+        case .isoZone: return "iso_zone"
+        case .bandEnergies: return "bands"
+        case .temperature: return "temperature"
+        case .modbusValue: return "value"
+        case .digitalState: return "state"
+        case .shaftSpeed: return "rpm"
+        case .interlockState: return "state"
+        case .loopLatenessP99: return "lateness_p99_us"
+        case .loopOverruns: return "overruns"
+        }
+    }
+}
+
+/// One channel of the node: a named, unit-bearing value stream with a small id for frames.
+public struct ChannelDescriptor: Sendable, Equatable, Codable {
+    /// 1-based id carried by data frames instead of the name.
+    public var id: Int
+    public var name: String
+    /// The sensor that produces it (`interlock` and `loop` for the node's own channels).
+    public var sensor: String
+    public var quantity: ChannelQuantity
+    public var axis: AccelerometerSpec.Axis?
+    public var unit: PhysicalUnit
+    /// Step of the scaled integer in frames, in `unit`.
+    public var resolution: Double
+    public var rangeMin: Double
+    public var rangeMax: Double
+    /// A value older than this is stale (a fault for the interlock), ms.
+    public var maxAgeMilliseconds: Int
+    /// Report-by-exception deadband, in `unit` (0: every change is sent).
+    public var deadband: Double
+    /// How often a new value is produced, ms.
+    public var updateIntervalMilliseconds: Int
+    /// Whether this is a spectrum (band energies) rather than a scalar.
+    public var isSpectrum: Bool { quantity == .bandEnergies }
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, sensor, quantity, axis, unit, resolution, deadband
+        case rangeMin = "range_min", rangeMax = "range_max", maxAgeMilliseconds = "max_age_ms"
+        case updateIntervalMilliseconds = "update_interval_ms"
+    }
+}
+
+/// Every channel a profile's sensors produce, in a stable order (sensors in file order, then the
+/// node's own channels), with per-channel settings applied.
+public struct ChannelCatalog: Sendable, Equatable, Codable {
+    public var channels: [ChannelDescriptor]
+
+    public init(channels: [ChannelDescriptor]) { self.channels = channels }
+
+    public subscript(name: String) -> ChannelDescriptor? { channels.first { $0.name == name } }
+    public func channel(id: Int) -> ChannelDescriptor? { id >= 1 && id <= channels.count ? channels[id - 1] : nil }
+    public var names: [String] { channels.map(\.name) }
+
+    /// Derives the catalog from a profile's sensors (settings are not applied).
+    public static func derive(from profile: BoardProfile) -> (catalog: ChannelCatalog, duplicates: [(name: String, sensorIndex: Int, registerIndex: Int?)]) {
+        var list: [ChannelDescriptor] = []
+        var duplicates: [(String, Int, Int?)] = []
+        let periodMs = max(1, profile.realtime.periodMicroseconds / 1000)
+        func add(_ name: String, _ sensor: String, _ quantity: ChannelQuantity, _ axis: AccelerometerSpec.Axis?, _ unit: PhysicalUnit,
+                 resolution: Double, range: (Double, Double), update: Int, maxAge: Int, deadband: Double, sensorIndex: Int, registerIndex: Int? = nil) {
+            if list.contains(where: { $0.name == name }) {
+                duplicates.append((name, sensorIndex, registerIndex))
+                return
+            }
+            list.append(ChannelDescriptor(id: list.count + 1, name: name, sensor: sensor, quantity: quantity, axis: axis, unit: unit,
+                                          resolution: resolution, rangeMin: range.0, rangeMax: range.1, maxAgeMilliseconds: maxAge,
+                                          deadband: deadband, updateIntervalMilliseconds: update))
+        }
+        for (index, sensor) in profile.sensors.enumerated() {
+            let n = sensor.name
+            switch sensor.kind {
+            case .accelerometer(let a):
+                let g = Double(a.rangeG)
+                let interval = a.analysis.intervalMilliseconds
+                let blockMs = Int((Double(a.analysis.blockLength) / a.sampleRateHz * 1000).rounded(.up))
+                let age = 3 * max(interval, 1) + blockMs
+                for axis in a.axes {
+                    let p = "\(n).\(axis.rawValue)."
+                    add(p + "accel_rms", n, .accelerationRMS, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.01, sensorIndex: index)
+                    add(p + "accel_peak", n, .accelerationPeak, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.02, sensorIndex: index)
+                    add(p + "crest_factor", n, .crestFactor, axis, .ratio, resolution: 0.01, range: (0, 1000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
+                    add(p + "kurtosis", n, .kurtosis, axis, .ratio, resolution: 0.01, range: (0, 100_000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
+                    add(p + "velocity_rms", n, .velocityRMS, axis, .millimetersPerSecond, resolution: 0.01, range: (0, 10_000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
+                    add(p + "hf_accel_rms", n, .highFrequencyAccelerationRMS, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.01, sensorIndex: index)
+                    add(p + "iso_zone", n, .isoZone, axis, .state, resolution: 1, range: (0, 3), update: interval, maxAge: age, deadband: 0, sensorIndex: index)
+                    add(p + "bands", n, .bandEnergies, axis, .g, resolution: 0.0001, range: (0, g), update: interval, maxAge: age, deadband: 0, sensorIndex: index)
+                }
+            case .temperature(let t):
+                add("\(n).temperature", n, .temperature, nil, .degreesCelsius, resolution: 0.01, range: (-40, 125),
+                    update: t.pollMilliseconds, maxAge: max(3 * t.pollMilliseconds, 500), deadband: 0.2, sensorIndex: index)
+            case .modbus(let m):
+                let age = 3 * m.pollMilliseconds + (m.retries + 1) * m.timeoutMilliseconds
+                for (ri, r) in m.registers.enumerated() {
+                    let range = Self.naturalRange(r)
+                    let resolution = r.function.isBitAddressed ? 1 : Self.defaultResolution(scale: r.scale, type: r.type)
+                    add("\(n).\(r.channel)", n, r.function.isBitAddressed ? .digitalState : .modbusValue, nil, r.unit,
+                        resolution: resolution, range: range, update: m.pollMilliseconds, maxAge: age,
+                        deadband: r.function.isBitAddressed ? 0 : resolution * 10, sensorIndex: index, registerIndex: ri)
+                }
+            case .digitalInput(let d):
+                add("\(n).state", n, .digitalState, nil, .state, resolution: 1, range: (0, 1), update: periodMs,
+                    maxAge: max(100, 20 * periodMs + d.debounceMilliseconds), deadband: 0, sensorIndex: index)
+            case .tachometer(let t):
+                add("\(n).rpm", n, .shaftSpeed, nil, .revolutionsPerMinute, resolution: 0.1, range: (0, t.maxRPM),
+                    update: periodMs, maxAge: max(100, 20 * periodMs), deadband: 5, sensorIndex: index)
+            }
+        }
+        add("interlock.state", "interlock", .interlockState, nil, .state, resolution: 1, range: (0, 3), update: periodMs,
+            maxAge: 1000, deadband: 0, sensorIndex: -1)
+        add("loop.lateness_p99_us", "loop", .loopLatenessP99, nil, .microseconds, resolution: 1, range: (0, 1e9), update: 1000,
+            maxAge: 5000, deadband: 50, sensorIndex: -1)
+        add("loop.overruns", "loop", .loopOverruns, nil, .count, resolution: 1, range: (0, 1e15), update: 1000,
+            maxAge: 5000, deadband: 0, sensorIndex: -1)
+        return (ChannelCatalog(channels: list), duplicates)
+    }
+
+    /// Applies `[channels."NAME"]` settings; returns the names that match no channel.
+    mutating func apply(_ settings: [ChannelSettings]) -> [String] {
+        var unknown: [String] = []
+        for s in settings {
+            guard let i = channels.firstIndex(where: { $0.name == s.name }) else { unknown.append(s.name); continue }
+            if let v = s.deadband { channels[i].deadband = v }
+            if let v = s.resolution { channels[i].resolution = v }
+            if let v = s.rangeMin { channels[i].rangeMin = v }
+            if let v = s.rangeMax { channels[i].rangeMax = v }
+            if let v = s.maxAgeMilliseconds { channels[i].maxAgeMilliseconds = v }
+        }
+        return unknown
+    }
+
+    /// The values a register can hold after scaling.
+    static func naturalRange(_ r: ModbusRegisterSpec) -> (Double, Double) {
+        let raw: (Double, Double)
+        switch r.type {
+        case .int16: raw = (-32768, 32767)
+        case .uint16: raw = (0, 65535)
+        case .int32: raw = (-2_147_483_648, 2_147_483_647)
+        case .uint32: raw = (0, 4_294_967_295)
+        case .float32: raw = (-3.4e38, 3.4e38)
+        case .bool: raw = (0, 1)
+        }
+        let a = raw.0 * r.scale + r.offset, b = raw.1 * r.scale + r.offset
+        return (min(a, b), max(a, b))
+    }
+
+    /// One raw step of the register, rounded to a power of ten (frames carry decimal steps).
+    static func defaultResolution(scale: Double, type: ModbusRegisterSpec.ValueType) -> Double {
+        if type == .float32 { return 0.001 }
+        var step = 1.0
+        let target = abs(scale)
+        while step > target * 1.0000001 && step > 1e-9 { step /= 10 }
+        while step * 10 <= target * 1.0000001 { step *= 10 }
+        return step
+    }
+}

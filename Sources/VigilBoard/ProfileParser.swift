@@ -1,0 +1,676 @@
+import VigilBase
+
+/// Turns the TOML tree of a profile into a `BoardProfile`, filling defaults and recording every
+/// problem it can find without stopping at the first.
+struct ProfileParser {
+    let context: ProfileContext
+
+    func parse(_ root: TOMLNode) -> BoardProfile? {
+        guard case .table(let entries) = root else { return nil }
+        var top = TableReader(context: context, path: .root, entries: entries)
+
+        let schema = top.int("schema", required: true, expected: "the profile format version (schema = \(BoardProfile.currentSchema))")
+        if let schema, schema != BoardProfile.currentSchema {
+            top.error("schema", "is \(schema); this vigil reads schema \(BoardProfile.currentSchema)")
+        }
+        let board = parseBoard(&top)
+        let backend = board?.backend ?? .linux
+        let asset = parseAsset(&top)
+        let gpio = top.namedTables("gpio", expected: "GPIO chips ([gpio.NAME])").compactMap { parseChip($0.name, $0.reader, backend: backend) }
+        let i2c = top.namedTables("i2c", expected: "I2C buses ([i2c.NAME])").compactMap { parseI2C($0.name, $0.reader) }
+        let serial = top.namedTables("serial", expected: "serial ports ([serial.NAME])").compactMap { parseSerial($0.name, $0.reader) }
+        let tcp = top.namedTables("modbus_tcp", expected: "Modbus TCP servers ([modbus_tcp.NAME])").compactMap { parseModbusTCP($0.name, $0.reader) }
+        var sensors: [SensorSpec] = []
+        for (i, reader) in top.arrayOfTables("sensors", expected: "a sensor table").enumerated() {
+            context.currentRegisterSource = []
+            if let s = parseSensor(reader) {
+                sensors.append(s)
+                context.sourceMap.sensors.append(i)
+                context.sourceMap.registers.append(context.currentRegisterSource)
+            }
+        }
+        let channels = top.namedTables("channels", expected: "channel settings ([channels.\"SENSOR.CHANNEL\"])").compactMap { parseChannelSettings($0.name, $0.reader) }
+        var outputs: [OutputSpec] = []
+        for (i, reader) in top.arrayOfTables("outputs", expected: "an output table").enumerated() {
+            if let o = parseOutput(reader) { outputs.append(o); context.sourceMap.outputs.append(i) }
+        }
+        var rules: [RuleSpec] = []
+        for (i, reader) in top.arrayOfTables("rules", expected: "a rule table").enumerated() {
+            if let r = parseRule(reader) { rules.append(r); context.sourceMap.rules.append(i) }
+        }
+        var reset: ResetInputSpec?
+        if var r = top.table("reset") { reset = parseReset(&r); r.finish() }
+        let realtime = parseRealtime(&top)
+        let watchdog = parseWatchdog(&top)
+        let uplink = parseUplink(&top, asset: asset)
+        let spool = parseSpool(&top)
+        let control = parseControl(&top)
+        var simulation: SimulationSpec?
+        if var s = top.table("simulation") {
+            simulation = parseSimulation(&s)
+            s.finish()
+        } else if backend == .simulated {
+            simulation = Self.defaultSimulation
+        }
+        if backend == .linux, top.contains("simulation") {
+            top.error("simulation", "is only used with backend = \"simulated\"; remove it or change [board] backend")
+        }
+        top.finish()
+
+        guard let schema, let board, let asset, let realtime, let watchdog, let uplink, let spool, let control else { return nil }
+        return BoardProfile(
+            schema: schema, board: board, asset: asset, gpioChips: gpio, i2cBuses: i2c, serialPorts: serial,
+            modbusTCP: tcp, sensors: sensors, channelSettings: channels, outputs: outputs, rules: rules, reset: reset,
+            realtime: realtime, watchdog: watchdog, uplink: uplink, spool: spool, control: control, simulation: simulation
+        )
+    }
+
+    // MARK: - Identity
+
+    private func parseBoard(_ top: inout TableReader) -> BoardIdentity? {
+        guard var t = top.table("board", required: true, expected: "a [board] table with name, models and backend") else { return nil }
+        defer { t.finish() }
+        let name = t.string("name", required: true, expected: "the board's short name")
+        let description = t.string("description") ?? ""
+        let models = t.stringArray("models", expected: "device-tree model strings") ?? []
+        let backend = t.choice("backend", as: BoardIdentity.Backend.self) ?? .linux
+        if backend == .linux && models.isEmpty && t.contains("models") == false {
+            t.error("models", "missing; expected the /proc/device-tree/model strings of this board (used by `vigil board detect`)")
+        }
+        guard let name else { return nil }
+        if !isIdentifier(name) { t.error("name", "is \"\(name)\"; expected letters, digits, '-' and '_' only") }
+        return BoardIdentity(name: name, description: description, models: models, backend: backend)
+    }
+
+    private func parseAsset(_ top: inout TableReader) -> Asset? {
+        guard var t = top.table("asset", required: true, expected: "an [asset] table (site, area, line, machine, node)") else { return nil }
+        defer { t.finish() }
+        var fields: [String] = []
+        for key in ["site", "area", "line", "machine", "node"] {
+            guard let v = t.string(key, required: true, expected: "a name used in MQTT topics and frames") else { fields.append(""); continue }
+            if let bad = v.unicodeScalars.first(where: { "/+#".unicodeScalars.contains($0) || $0.value < 0x21 || $0.value == 0x7F }) {
+                t.error(key, "is \"\(v)\"; it must not contain '\(bad.escaped(asASCII: true))' (spaces, '/', '+', '#' and control characters break MQTT topics)")
+            }
+            fields.append(v)
+        }
+        if fields.contains("") { return nil }
+        return Asset(site: fields[0], area: fields[1], line: fields[2], machine: fields[3], node: fields[4])
+    }
+
+    // MARK: - Buses
+
+    private func parseChip(_ name: String, _ reader: TableReader, backend: BoardIdentity.Backend) -> GPIOChipSpec? {
+        var t = reader
+        defer { t.finish() }
+        let label = t.string("label", required: true, expected: "the chip label that gpiodetect prints, e.g. \"pinctrl-bcm2711\"")
+        let lines = t.stringArray("lines", expected: "the names of the simulated chip's lines") ?? []
+        if backend == .simulated && lines.isEmpty {
+            t.error("lines", "missing; a simulated chip needs the names of its lines")
+        }
+        var seen: [String: Int] = [:]
+        for (i, line) in lines.enumerated() {
+            if let first = seen[line] {
+                context.error(t.path.appending("lines").appending(index: i), "line name \"\(line)\" is listed twice (first at index \(first))")
+            }
+            seen[line] = i
+        }
+        guard let label else { return nil }
+        return GPIOChipSpec(name: name, label: label, lines: lines)
+    }
+
+    private func parseI2C(_ name: String, _ reader: TableReader) -> I2CBusSpec? {
+        var t = reader
+        defer { t.finish() }
+        let adapter = t.string("adapter", expected: "the adapter's sysfs name (cat /sys/bus/i2c/devices/i2c-N/name)")
+        let path = t.string("path", expected: "a stable device path such as /dev/i2c-hat")
+        let clock = t.int("clock_hz", range: 10_000...3_400_000) ?? 100_000
+        if adapter == nil && path == nil && !t.contains("adapter") && !t.contains("path") {
+            t.error("missing adapter or path; expected adapter = \"<sysfs name>\" or path = \"/dev/...\"")
+            return nil
+        }
+        if adapter != nil && path != nil {
+            t.error("path", "give either adapter or path, not both")
+        }
+        if let path, !path.hasPrefix("/dev/") { t.error("path", "is \"\(path)\"; expected a device path under /dev/") }
+        return I2CBusSpec(name: name, adapter: adapter, path: path, clockHz: clock)
+    }
+
+    private func parseSerial(_ name: String, _ reader: TableReader) -> SerialPortSpec? {
+        var t = reader
+        defer { t.finish() }
+        let device = t.string("device", required: true, expected: "a device path such as /dev/vigil-rs485")
+        let baud = t.int("baud", expected: "a baud rate") ?? 19200
+        if !SensorCapabilities.standardBaudRates.contains(baud) {
+            let rates = SensorCapabilities.standardBaudRates.map(String.init).joined(separator: ", ")
+            t.error("baud", "is \(baud); a Linux UART can be set to \(rates)")
+        }
+        let parity = t.choice("parity", as: SerialPortSpec.Parity.self) ?? .even
+        let dataBits = t.int("data_bits", range: 7...8) ?? 8
+        // The Modbus serial-line spec wants 11 bits per character (2 stop bits without parity), but
+        // many field devices ship as 8N1; the profile states what the slave does.
+        let stopBits = t.int("stop_bits", range: 1...2) ?? 1
+        let direction = t.choice("direction", as: SerialPortSpec.DirectionControl.self) ?? .auto
+        var de: LineRef?
+        if t.contains("de_line") { de = parseLineRef(&t, "de_line") } else { t.allow("de_line") }
+        if direction == .gpio && de == nil && !t.contains("de_line") {
+            t.error("de_line", "missing; direction = \"gpio\" needs the driver-enable line, e.g. de_line = { chip = \"header\", line = \"GPIO17\" }")
+        }
+        if direction != .gpio && de != nil {
+            t.error("de_line", "is only used with direction = \"gpio\" (direction is \"\(direction.rawValue)\")")
+        }
+        let before = t.int("turnaround_before_us", range: 0...100_000) ?? 0
+        let after = t.int("turnaround_after_us", range: 0...100_000) ?? 0
+        if let device, !device.hasPrefix("/dev/") { t.error("device", "is \"\(device)\"; expected a path under /dev/") }
+        guard let device else { return nil }
+        return SerialPortSpec(name: name, device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits,
+                              direction: direction, driverEnable: de, turnaroundBeforeMicroseconds: before, turnaroundAfterMicroseconds: after)
+    }
+
+    private func parseModbusTCP(_ name: String, _ reader: TableReader) -> ModbusTCPSpec? {
+        var t = reader
+        defer { t.finish() }
+        let host = t.string("host", required: true, expected: "a host name or address")
+        let port = t.int("port", range: 1...65535) ?? 502
+        guard let host else { return nil }
+        return ModbusTCPSpec(name: name, host: host, port: port)
+    }
+
+    func parseLineRef(_ t: inout TableReader, _ key: String) -> LineRef? {
+        guard var r = t.table(key, required: true, expected: "{ chip = \"NAME\", line = \"LINE\" }") else { return nil }
+        defer { r.finish() }
+        let chip = r.string("chip", required: true, expected: "the name of a [gpio.NAME] table")
+        let line = r.string("line", required: true, expected: "the line's name as gpioinfo prints it")
+        guard let chip, let line else { return nil }
+        return LineRef(chip: chip, line: line)
+    }
+
+    // MARK: - Sensors
+
+    private static let sensorTypes = ["adxl345", "lis3dh", "tmp102", "modbus", "digital_input", "tachometer"]
+
+    private func parseSensor(_ reader: TableReader) -> SensorSpec? {
+        var t = reader
+        defer { t.finish() }
+        let name = t.string("name", required: true, expected: "the sensor's name (it prefixes its channels)")
+        guard let type = t.string("type", required: true, expected: "one of \(Self.sensorTypes.joined(separator: ", "))") else { return nil }
+        if let name, !isIdentifier(name) {
+            t.error("name", "is \"\(name)\"; expected letters, digits, '-' and '_' only (it is part of channel names)")
+        }
+        let kind: SensorSpec.Kind?
+        if let part = AccelerometerSpec.Part(rawValue: type) {
+            kind = parseAccelerometer(&t, part: part).map { .accelerometer($0) }
+        } else if let part = TemperatureSensorSpec.Part(rawValue: type) {
+            kind = parseTemperature(&t, part: part).map { .temperature($0) }
+        } else if type == "modbus" {
+            kind = parseModbusDevice(&t).map { .modbus($0) }
+        } else if type == "digital_input" {
+            kind = parseDigitalInput(&t).map { .digitalInput($0) }
+        } else if type == "tachometer" {
+            kind = parseTachometer(&t).map { .tachometer($0) }
+        } else {
+            var message = "is \"\(type)\"; expected one of \(Self.sensorTypes.joined(separator: ", "))"
+            if let close = closestMatch(type, among: Self.sensorTypes) { message += " (did you mean \"\(close)\"?)" }
+            t.error("type", message)
+            // Accept every key so that the unknown type is the only message for this table.
+            for key in t.keys { t.allow(key) }
+            return nil
+        }
+        guard let name, let kind else { return nil }
+        return SensorSpec(name: name, kind: kind)
+    }
+
+    private func parseAccelerometer(_ t: inout TableReader, part: AccelerometerSpec.Part) -> AccelerometerSpec? {
+        let bus = t.string("bus", required: true, expected: "the name of an [i2c.NAME] table")
+        let addresses = SensorCapabilities.addresses(part)
+        let address = t.int("address", range: 0...0x7F, expected: "a 7-bit I2C address") ?? addresses[0]
+        if t.contains("address") && !addresses.contains(address) {
+            let list = addresses.map { hex($0) }.joined(separator: " or ")
+            t.error("address", "is \(hex(address)); the \(part.rawValue) answers at \(list) (set by its address pin)")
+        }
+        let rates = SensorCapabilities.supportedRates(part)
+        let defaultRate = rates.last!
+        let rate = t.double("sample_rate_hz", range: 0.01...100_000) ?? defaultRate
+        if !rates.contains(where: { abs($0 - rate) < 0.005 }) {
+            let list = rates.map(formatNumber).joined(separator: ", ")
+            t.error("sample_rate_hz", "is \(formatNumber(rate)); the \(part.rawValue) can sample at \(list) Hz")
+        }
+        let range = t.int("range_g") ?? 16
+        if !SensorCapabilities.accelerometerRanges.contains(range) {
+            t.error("range_g", "is \(range); the \(part.rawValue) has ranges of ±2, ±4, ±8 and ±16 g")
+        }
+        var axes: [AccelerometerSpec.Axis] = [.x, .y, .z]
+        if let names = t.stringArray("axes", expected: "a subset of [\"x\", \"y\", \"z\"]") {
+            var parsed: [AccelerometerSpec.Axis] = []
+            for (i, n) in names.enumerated() {
+                guard let axis = AccelerometerSpec.Axis(rawValue: n) else {
+                    context.error(t.path.appending("axes").appending(index: i), "is \"\(n)\"; expected \"x\", \"y\" or \"z\"")
+                    continue
+                }
+                if parsed.contains(axis) {
+                    context.error(t.path.appending("axes").appending(index: i), "axis \"\(n)\" is listed twice")
+                }
+                parsed.append(axis)
+            }
+            if names.isEmpty { t.error("axes", "is empty; expected at least one of \"x\", \"y\", \"z\"") }
+            axes = Array(Set(parsed)).sorted()
+        }
+        var analysis = Self.defaultAnalysis(sampleRateHz: rate)
+        if var a = t.table("analysis", expected: "an [sensors.analysis] table") {
+            analysis = parseAnalysis(&a, sampleRateHz: rate)
+            a.finish()
+        }
+        guard let bus else { return nil }
+        return AccelerometerSpec(part: part, bus: bus, address: address, sampleRateHz: rate, rangeG: range, axes: axes, analysis: analysis)
+    }
+
+    /// Defaults follow ISO practice: velocity 10–1000 Hz, never closer to Nyquist than fs/2.56.
+    static func defaultAnalysis(sampleRateHz fs: Double) -> AnalysisSpec {
+        let usable = fs / 2.56
+        let velocityHigh = min(1000, usable)
+        let velocityLow = min(10, velocityHigh / 2)
+        return AnalysisSpec(
+            blockLength: 4096, intervalMilliseconds: 1000, window: .hann,
+            velocityBandHz: [velocityLow, velocityHigh],
+            highFrequencyBandHz: [roundTo(0.4 * fs / 2, 1), roundTo(0.8 * fs / 2, 1)],
+            bands: BandPlan(mode: .fixed, count: 32, fromHz: 0, toHz: roundTo(usable, 1), rpmChannel: nil),
+            peaks: 5, isoGroup: 2, isoFoundation: .rigid
+        )
+    }
+
+    private func parseAnalysis(_ t: inout TableReader, sampleRateHz fs: Double) -> AnalysisSpec {
+        var a = Self.defaultAnalysis(sampleRateHz: fs)
+        let nyquist = fs / 2
+        if let block = t.int("block", expected: "a power of two from 64 to 8192") {
+            if block < 64 || block > 8192 || block & (block - 1) != 0 {
+                t.error("block", "is \(block); expected a power of two from 64 to 8192")
+            } else {
+                a.blockLength = block
+            }
+        }
+        if let interval = t.int("interval_ms", range: 10...3_600_000) { a.intervalMilliseconds = interval }
+        if let window = t.choice("window", as: AnalysisSpec.Window.self) { a.window = window }
+        if let (lo, hi) = t.numberPair("velocity_band_hz", expected: "the velocity band [low, high] in Hz") {
+            if hi > nyquist {
+                t.error("velocity_band_hz", "upper edge \(formatNumber(hi)) Hz is above the Nyquist frequency \(formatNumber(nyquist)) Hz at sample_rate_hz = \(formatNumber(fs))")
+            } else if lo <= 0 {
+                t.error("velocity_band_hz", "lower edge must be above 0 Hz (integration to velocity divides by frequency)")
+            } else {
+                a.velocityBandHz = [lo, hi]
+            }
+        }
+        if let (lo, hi) = t.numberPair("hf_band_hz", expected: "the high-frequency band [low, high] in Hz") {
+            if hi > nyquist {
+                t.error("hf_band_hz", "upper edge \(formatNumber(hi)) Hz is above the Nyquist frequency \(formatNumber(nyquist)) Hz at sample_rate_hz = \(formatNumber(fs))")
+            } else {
+                a.highFrequencyBandHz = [lo, hi]
+            }
+        }
+        if var b = t.table("bands", expected: "{ mode = \"fixed\", count = 32, from_hz = 0, to_hz = 1250 }") {
+            if let mode = b.choice("mode", as: BandPlan.Mode.self) { a.bands.mode = mode }
+            if let count = b.int("count", range: 1...64) { a.bands.count = count }
+            if let from = b.double("from_hz", range: 0...1e6) { a.bands.fromHz = from }
+            if let to = b.double("to_hz", range: 0...1e6) { a.bands.toHz = to }
+            a.bands.rpmChannel = b.string("rpm_channel", expected: "a tachometer channel such as \"shaft.rpm\"")
+            if a.bands.mode == .fixed {
+                if a.bands.fromHz >= a.bands.toHz { b.error("to_hz", "is \(formatNumber(a.bands.toHz)) Hz; it must be above from_hz (\(formatNumber(a.bands.fromHz)) Hz)") }
+                if a.bands.toHz > nyquist { b.error("to_hz", "is \(formatNumber(a.bands.toHz)) Hz, above the Nyquist frequency \(formatNumber(nyquist)) Hz") }
+                if a.bands.rpmChannel != nil { b.error("rpm_channel", "is only used with mode = \"orders\"") }
+            } else if a.bands.rpmChannel == nil && !b.contains("rpm_channel") {
+                b.error("rpm_channel", "missing; mode = \"orders\" needs the shaft speed channel, e.g. \"shaft.rpm\"")
+            }
+            b.finish()
+        }
+        if let peaks = t.int("peaks", range: 0...16) { a.peaks = peaks }
+        if let group = t.int("iso_group", range: 1...2, expected: "1 (large machines, 300 kW–50 MW) or 2 (medium, 15–300 kW)") { a.isoGroup = group }
+        if let foundation = t.choice("iso_foundation", as: AnalysisSpec.MachineSupport.self) { a.isoFoundation = foundation }
+        return a
+    }
+
+    private func parseTemperature(_ t: inout TableReader, part: TemperatureSensorSpec.Part) -> TemperatureSensorSpec? {
+        let bus = t.string("bus", required: true, expected: "the name of an [i2c.NAME] table")
+        let address = t.int("address", range: 0...0x7F, expected: "a 7-bit I2C address") ?? 0x48
+        if !SensorCapabilities.tmp102Addresses.contains(address) {
+            t.error("address", "is \(hex(address)); the tmp102 answers at 0x48, 0x49, 0x4a or 0x4b (set by ADD0)")
+        }
+        let poll = t.int("poll_ms", range: 1...3_600_000) ?? 250
+        if poll < SensorCapabilities.tmp102MinimumPollMilliseconds {
+            t.error("poll_ms", "is \(poll); the tmp102 converts at most 8 times a second, so poll_ms must be at least \(SensorCapabilities.tmp102MinimumPollMilliseconds)")
+        }
+        guard let bus else { return nil }
+        return TemperatureSensorSpec(part: part, bus: bus, address: address, pollMilliseconds: poll)
+    }
+
+    private func parseModbusDevice(_ t: inout TableReader) -> ModbusDeviceSpec? {
+        let port = t.string("port", required: true, expected: "the name of a [serial.NAME] or [modbus_tcp.NAME] table")
+        let unit = t.int("unit", required: true, range: 1...247, expected: "a slave address from 1 to 247")
+        let poll = t.int("poll_ms", range: 10...3_600_000) ?? 1000
+        let timeout = t.int("timeout_ms", range: 10...60_000) ?? 200
+        let retries = t.int("retries", range: 0...5) ?? 1
+        var registers: [ModbusRegisterSpec] = []
+        let tables = t.arrayOfTables("registers", expected: "a register table")
+        if tables.isEmpty && !t.contains("registers") {
+            t.error("registers", "missing; a modbus sensor needs at least one [[sensors.registers]] entry")
+        }
+        for (i, reader) in tables.enumerated() {
+            var r = reader
+            if let reg = parseRegister(&r) { registers.append(reg); context.currentRegisterSource.append(i) }
+            r.finish()
+        }
+        guard let port, let unit else { return nil }
+        return ModbusDeviceSpec(port: port, unit: unit, pollMilliseconds: poll, timeoutMilliseconds: timeout, retries: retries, registers: registers)
+    }
+
+    private func parseRegister(_ r: inout TableReader) -> ModbusRegisterSpec? {
+        let channel = r.string("channel", required: true, expected: "the channel name for this value")
+        let address = r.int("address", required: true, range: 0...65535, expected: "a 0-based register address from 0 to 65535")
+        let function = r.choice("function", as: ModbusRegisterSpec.Function.self) ?? .holding
+        let type = r.choice("type", as: ModbusRegisterSpec.ValueType.self) ?? (function.isBitAddressed ? .bool : .uint16)
+        let order = r.choice("order", as: ModbusRegisterSpec.ByteOrder.self) ?? .abcd
+        let scale = r.double("scale") ?? 1
+        let offset = r.double("offset") ?? 0
+        var unit = PhysicalUnit.count
+        if let symbol = r.string("unit", expected: "a unit such as \"mm/s\", \"degC\", \"g\"") {
+            if let u = PhysicalUnit(symbol: symbol) { unit = u } else {
+                var message = "is \"\(symbol)\"; expected a known unit (\(PhysicalUnit.allCases.map(\.rawValue).joined(separator: ", ")))"
+                if let close = closestMatch(symbol, among: PhysicalUnit.allCases.map(\.rawValue)) { message = "is \"\(symbol)\"; did you mean \"\(close)\"?" }
+                r.error("unit", message)
+            }
+        } else if !function.isBitAddressed && !r.contains("unit") {
+            r.error("unit", "missing; expected the unit of the scaled value, e.g. unit = \"mm/s\"")
+        }
+        if function.isBitAddressed && type != .bool {
+            r.error("type", "is \"\(type.rawValue)\"; \(function.rawValue)s are single bits, so type must be \"bool\"")
+        }
+        if !function.isBitAddressed && type == .bool {
+            r.error("type", "is \"bool\"; \(function.rawValue) registers are 16-bit words (use int16/uint16/int32/uint32/float32)")
+        }
+        if scale == 0 { r.error("scale", "is 0; every value would read as the offset") }
+        if let channel, !isIdentifier(channel) {
+            r.error("channel", "is \"\(channel)\"; expected letters, digits, '-' and '_' only")
+        }
+        guard let channel, let address else { return nil }
+        if address + type.wordCount > 65536 {
+            r.error("address", "\(address) plus \(type.wordCount) registers runs past the end of the register space (65535)")
+        }
+        return ModbusRegisterSpec(channel: channel, address: address, function: function, type: type, order: order, scale: scale, offset: offset, unit: function.isBitAddressed ? .state : unit)
+    }
+
+    private func parseDigitalInput(_ t: inout TableReader) -> DigitalInputSpec? {
+        let line = parseLineRef(&t, "line")
+        let activeLow = t.bool("active_low") ?? false
+        let bias = t.choice("bias", as: Bias.self) ?? .asIs
+        let debounce = t.int("debounce_ms", range: 0...10_000) ?? 10
+        guard let line else { return nil }
+        return DigitalInputSpec(line: line, activeLow: activeLow, bias: bias, debounceMilliseconds: debounce)
+    }
+
+    private func parseTachometer(_ t: inout TableReader) -> TachometerSpec? {
+        let line = parseLineRef(&t, "line")
+        let ppr = t.int("pulses_per_revolution", range: 1...10_000) ?? 1
+        let edge = t.choice("edge", as: TachometerSpec.Edge.self) ?? .rising
+        let bias = t.choice("bias", as: Bias.self) ?? .asIs
+        let stall = t.int("stall_ms", range: 10...600_000) ?? 2000
+        let maxRPM = t.double("max_rpm", range: 1...1_000_000) ?? 12_000
+        guard let line else { return nil }
+        return TachometerSpec(line: line, pulsesPerRevolution: ppr, edge: edge, bias: bias, stallMilliseconds: stall, maxRPM: maxRPM)
+    }
+
+    private func parseChannelSettings(_ name: String, _ reader: TableReader) -> ChannelSettings? {
+        var t = reader
+        defer { t.finish() }
+        var s = ChannelSettings(name: name)
+        s.deadband = t.double("deadband", range: 0...1e12)
+        s.resolution = t.double("resolution", range: 1e-9...1e9)
+        if let (lo, hi) = t.numberPair("range", expected: "the physical range [min, max]") {
+            s.rangeMin = lo
+            s.rangeMax = hi
+        }
+        s.maxAgeMilliseconds = t.int("max_age_ms", range: 1...86_400_000)
+        return s
+    }
+
+    // MARK: - Interlock
+
+    private func parseOutput(_ reader: TableReader) -> OutputSpec? {
+        var t = reader
+        defer { t.finish() }
+        let name = t.string("name", required: true, expected: "the output's name")
+        let line = parseLineRef(&t, "line")
+        let kind = t.choice("kind", as: OutputSpec.Kind.self) ?? .permissive
+        let activeLow = t.bool("active_low") ?? false
+        guard let name, let line else { return nil }
+        return OutputSpec(name: name, line: line, kind: kind, activeLow: activeLow)
+    }
+
+    private func parseRule(_ reader: TableReader) -> RuleSpec? {
+        var t = reader
+        defer { t.finish() }
+        let name = t.string("name", required: true, expected: "the rule's name")
+        let channel = t.string("channel", required: true, expected: "a channel name such as \"bearing.x.velocity_rms\"")
+        let above = t.double("above", expected: "the limit, a number in the rule's unit")
+        let below = t.double("below", expected: "the limit, a number in the rule's unit")
+        var comparison: RuleSpec.Comparison?
+        var limit: Double?
+        switch (above, below) {
+        case (let a?, nil): comparison = .above; limit = a
+        case (nil, let b?): comparison = .below; limit = b
+        case (_?, _?): t.error("below", "give either above or below, not both (one rule compares one way)")
+        case (nil, nil):
+            if !t.contains("above") && !t.contains("below") {
+                t.error("missing the limit; expected above = <number> or below = <number>")
+            }
+        }
+        let release = t.double("release", expected: "the level at which the condition clears (hysteresis)")
+        var unit: PhysicalUnit?
+        if let symbol = t.string("unit", required: true, expected: "the unit of the limit, e.g. \"mm/s\"") {
+            unit = PhysicalUnit(symbol: symbol)
+            if unit == nil {
+                var message = "is \"\(symbol)\"; expected a known unit"
+                if let close = closestMatch(symbol, among: PhysicalUnit.allCases.map(\.rawValue)) { message += " (did you mean \"\(close)\"?)" }
+                t.error("unit", message)
+            }
+        }
+        let count = t.int("debounce", range: 1...10_000, expected: "consecutive evaluations, 1 to 10000")
+        let ms = t.int("debounce_ms", range: 1...600_000, expected: "milliseconds, 1 to 600000")
+        var debounce = RuleSpec.Debounce.count(1)
+        if let count, ms != nil { t.error("debounce_ms", "give either debounce (evaluations) or debounce_ms, not both"); debounce = .count(count) }
+        else if let count { debounce = .count(count) }
+        else if let ms { debounce = .milliseconds(ms) }
+        let action = t.choice("action", as: RuleSpec.Action.self) ?? .trip
+        let output = t.string("output", expected: "the name of an [[outputs]] entry")
+        let onFault = t.choice("on_fault", as: RuleSpec.Action.self) ?? action
+        let latch = t.bool("latch") ?? (action == .trip)
+        let requiresSync = t.bool("requires_clock_sync") ?? false
+
+        var effectiveRelease = limit
+        if let limit, let comparison {
+            if let release {
+                switch comparison {
+                case .above where release > limit:
+                    t.error("release", "is \(formatNumber(release)), above the limit \(formatNumber(limit)); with above = \(formatNumber(limit)) the release level must be at or below it, or the condition never clears")
+                case .below where release < limit:
+                    t.error("release", "is \(formatNumber(release)), below the limit \(formatNumber(limit)); with below = \(formatNumber(limit)) the release level must be at or above it, or the condition never clears")
+                default: break
+                }
+                effectiveRelease = release
+            }
+        }
+        if action == .trip && output == nil && !t.contains("output") {
+            t.error("output", "missing; a trip rule needs the permissive output it drops, e.g. output = \"run-permit\"")
+        }
+        if action == .warn && onFault == .trip && t.contains("on_fault") == false {
+            // warn rules default to warning on faults too; nothing to report
+        }
+        guard let name, let channel, let comparison, let limit, let unit, let effectiveRelease else { return nil }
+        return RuleSpec(name: name, channel: channel, comparison: comparison, limit: limit, release: effectiveRelease, unit: unit,
+                        debounce: debounce, action: action, output: output, onFault: onFault, latch: latch, requiresClockSync: requiresSync)
+    }
+
+    private func parseReset(_ t: inout TableReader) -> ResetInputSpec? {
+        let line = parseLineRef(&t, "line")
+        let activeLow = t.bool("active_low") ?? true
+        let bias = t.choice("bias", as: Bias.self) ?? .pullUp
+        guard let line else { return nil }
+        return ResetInputSpec(line: line, activeLow: activeLow, bias: bias)
+    }
+
+    // MARK: - System
+
+    private func parseRealtime(_ top: inout TableReader) -> RealtimeSpec? {
+        var spec = RealtimeSpec(periodMicroseconds: 1000, priority: 80, cpu: nil, lockMemory: true, overrunBurst: 5,
+                                overrunWindowMilliseconds: 1000, busErrorBurst: 5, busErrorWindowMilliseconds: 1000)
+        guard var t = top.table("realtime") else { return spec }
+        defer { t.finish() }
+        if let v = t.int("period_us", range: 100...1_000_000, expected: "the loop period in µs, 100 to 1000000") { spec.periodMicroseconds = v }
+        if let v = t.int("priority", range: 1...99, expected: "a SCHED_FIFO priority from 1 to 99") { spec.priority = v }
+        spec.cpu = t.int("cpu", range: 0...1023, expected: "a CPU number")
+        if let v = t.bool("lock_memory") { spec.lockMemory = v }
+        if let v = t.int("overrun_burst", range: 1...10_000) { spec.overrunBurst = v }
+        if let v = t.int("overrun_window_ms", range: 1...3_600_000) { spec.overrunWindowMilliseconds = v }
+        if let v = t.int("bus_error_burst", range: 1...10_000) { spec.busErrorBurst = v }
+        if let v = t.int("bus_error_window_ms", range: 1...3_600_000) { spec.busErrorWindowMilliseconds = v }
+        return spec
+    }
+
+    private func parseWatchdog(_ top: inout TableReader) -> WatchdogSpec? {
+        var spec = WatchdogSpec(device: nil, timeoutSeconds: 10)
+        guard var t = top.table("watchdog") else { return spec }
+        defer { t.finish() }
+        spec.device = t.string("device", expected: "the watchdog device, e.g. /dev/watchdog")
+        if let v = t.int("timeout_s", range: 1...600) { spec.timeoutSeconds = v }
+        if let d = spec.device, !d.hasPrefix("/dev/") { t.error("device", "is \"\(d)\"; expected a path under /dev/") }
+        return spec
+    }
+
+    private func parseUplink(_ top: inout TableReader, asset: Asset?) -> UplinkSpec? {
+        var spec = UplinkSpec(kind: .none, snapshotIntervalMilliseconds: 1000, heartbeatSeconds: 60)
+        guard var t = top.table("uplink") else { return spec }
+        defer { t.finish() }
+        spec.kind = t.choice("kind", as: UplinkSpec.Kind.self, required: true) ?? .none
+        if let v = t.int("snapshot_interval_ms", range: 10...3_600_000) { spec.snapshotIntervalMilliseconds = v }
+        if let v = t.int("heartbeat_s", range: 1...86_400) { spec.heartbeatSeconds = v }
+        let sections: [(String, UplinkSpec.Kind)] = [("mqtt", .mqtt), ("udp", .udp), ("serial", .serial), ("file", .file)]
+        for (key, kind) in sections where t.contains(key) && spec.kind != kind {
+            t.error(key, "is configured but kind = \"\(spec.kind.rawValue)\"; remove it or set kind = \"\(key)\"")
+        }
+        switch spec.kind {
+        case .mqtt:
+            guard var m = t.table("mqtt", required: true, expected: "an [uplink.mqtt] table with broker") else { return nil }
+            defer { m.finish() }
+            let broker = m.string("broker", required: true, expected: "a broker URI such as tcp://127.0.0.1:1883 or ssl://gateway:8883")
+            if let broker, !(broker.hasPrefix("tcp://") || broker.hasPrefix("ssl://") || broker.hasPrefix("mqtt://") || broker.hasPrefix("mqtts://")) {
+                m.error("broker", "is \"\(broker)\"; expected tcp://HOST:PORT or ssl://HOST:PORT")
+            }
+            let mqtt = MQTTSpec(
+                broker: broker ?? "", clientID: m.string("client_id") ?? "vigil-\(asset?.node ?? "node")",
+                topicPrefix: m.string("topic_prefix") ?? "vigil",
+                version: m.choice("version", as: MQTTSpec.Version.self) ?? .v5,
+                keepAliveSeconds: m.int("keepalive_s", range: 5...3600) ?? 30,
+                dataQoS: m.int("data_qos", range: 0...1, expected: "0 or 1") ?? 1,
+                caFile: m.string("ca_file"), certificateFile: m.string("cert_file"), keyFile: m.string("key_file"),
+                usernameFile: m.string("username_file"), passwordFile: m.string("password_file"))
+            if (mqtt.certificateFile == nil) != (mqtt.keyFile == nil) {
+                m.error(mqtt.certificateFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
+            }
+            if (mqtt.caFile != nil || mqtt.certificateFile != nil) && broker?.hasPrefix("tcp://") == true {
+                m.error("broker", "uses tcp:// but TLS files are set; use ssl://HOST:PORT")
+            }
+            if (mqtt.usernameFile == nil) != (mqtt.passwordFile == nil) && mqtt.passwordFile != nil {
+                m.error("username_file", "missing; password_file needs a username_file")
+            }
+            spec.mqtt = mqtt
+        case .udp:
+            guard var u = t.table("udp", required: true, expected: "an [uplink.udp] table with host and port") else { return nil }
+            defer { u.finish() }
+            let host = u.string("host", required: true)
+            let port = u.int("port", required: true, range: 1...65535)
+            guard let host, let port else { return nil }
+            spec.udp = UDPSpec(host: host, port: port)
+        case .serial:
+            guard var s = t.table("serial", required: true, expected: "an [uplink.serial] table with device and baud") else { return nil }
+            defer { s.finish() }
+            let device = s.string("device", required: true)
+            let baud = s.int("baud") ?? 115200
+            if !SensorCapabilities.standardBaudRates.contains(baud) {
+                s.error("baud", "is \(baud); a Linux UART can be set to \(SensorCapabilities.standardBaudRates.map(String.init).joined(separator: ", "))")
+            }
+            let framing = s.choice("framing", as: SerialUplinkSpec.Framing.self) ?? .cobs
+            guard let device else { return nil }
+            spec.serial = SerialUplinkSpec(device: device, baud: baud, framing: framing)
+        case .file:
+            guard var f = t.table("file", required: true, expected: "an [uplink.file] table with path") else { return nil }
+            defer { f.finish() }
+            guard let path = f.string("path", required: true, expected: "a file path, or \"-\" for standard output") else { return nil }
+            spec.file = FileSinkSpec(path: path)
+        case .none:
+            break
+        }
+        return spec
+    }
+
+    private func parseSpool(_ top: inout TableReader) -> SpoolSpec? {
+        var spec = SpoolSpec(directory: "/var/lib/vigil/spool", maxBytes: 16 << 20, segmentBytes: 256 << 10, fsyncIntervalMilliseconds: 1000)
+        guard var t = top.table("spool") else { return spec }
+        defer { t.finish() }
+        if let v = t.string("directory", expected: "a directory path") { spec.directory = v }
+        if let v = t.int("max_bytes", range: 65_536...(1 << 40), expected: "a size in bytes, at least 65536") { spec.maxBytes = v }
+        if let v = t.int("segment_bytes", range: 4096...(64 << 20), expected: "a size in bytes from 4096 to 67108864") { spec.segmentBytes = v }
+        if let v = t.int("fsync_interval_ms", range: 0...3_600_000) { spec.fsyncIntervalMilliseconds = v }
+        if spec.segmentBytes * 4 > spec.maxBytes {
+            t.error("segment_bytes", "is \(spec.segmentBytes); max_bytes (\(spec.maxBytes)) must hold at least 4 segments so eviction can keep recent data")
+        }
+        return spec
+    }
+
+    private func parseControl(_ top: inout TableReader) -> ControlSpec? {
+        var spec = ControlSpec(socket: "/run/vigil/control.sock")
+        guard var t = top.table("control") else { return spec }
+        defer { t.finish() }
+        if let v = t.string("socket", expected: "a Unix socket path") {
+            if v.utf8.count > 107 { t.error("socket", "is \(v.utf8.count) bytes long; Unix socket paths are limited to 107 bytes") }
+            spec.socket = v
+        }
+        return spec
+    }
+
+    static let defaultSimulation = SimulationSpec(
+        seed: 1, shaftRPM: 1480, unbalanceG: 0.05, misalignmentG: 0.02, bearingDefectHz: 87.3, bearingDefectG: 0.01,
+        noiseG: 0.005, temperatureC: 42, temperatureDriftCPerMinute: 0.2, rampStartSeconds: 0, rampDurationSeconds: 0, rampFactor: 1)
+
+    private func parseSimulation(_ t: inout TableReader) -> SimulationSpec {
+        var s = Self.defaultSimulation
+        if let v = t.int("seed", range: 0...Int.max) { s.seed = UInt64(v) }
+        if let v = t.double("shaft_rpm", range: 0...100_000) { s.shaftRPM = v }
+        if let v = t.double("unbalance_g", range: 0...100) { s.unbalanceG = v }
+        if let v = t.double("misalignment_g", range: 0...100) { s.misalignmentG = v }
+        if let v = t.double("bearing_defect_hz", range: 0...100_000) { s.bearingDefectHz = v }
+        if let v = t.double("bearing_defect_g", range: 0...100) { s.bearingDefectG = v }
+        if let v = t.double("noise_g", range: 0...100) { s.noiseG = v }
+        if let v = t.double("temperature_c", range: -40...125) { s.temperatureC = v }
+        if let v = t.double("temperature_drift_c_per_min", range: -100...100) { s.temperatureDriftCPerMinute = v }
+        if let v = t.double("ramp_start_s", range: 0...86_400) { s.rampStartSeconds = v }
+        if let v = t.double("ramp_duration_s", range: 0...86_400) { s.rampDurationSeconds = v }
+        if let v = t.double("ramp_factor", range: 0...1000) { s.rampFactor = v }
+        return s
+    }
+}
+
+extension ChannelSettings {
+    init(name: String) {
+        self.init(name: name, deadband: nil, resolution: nil, rangeMin: nil, rangeMax: nil, maxAgeMilliseconds: nil)
+    }
+}
+
+/// Letters, digits, `-` and `_`: safe in channel names, topics and file names.
+func isIdentifier(_ s: String) -> Bool {
+    !s.isEmpty && s.unicodeScalars.allSatisfy { c in
+        (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_"
+    }
+}
+
+func hex(_ value: Int) -> String {
+    let digits = String(value, radix: 16)
+    return "0x" + (digits.count < 2 ? "0" + digits : digits)
+}
+
+func roundTo(_ value: Double, _ step: Double) -> Double { (value / step).rounded() * step }

@@ -1,0 +1,328 @@
+import VigilBase
+
+/// One sensor attached to the board. Its `name` prefixes the channels it produces.
+public struct SensorSpec: Sendable, Equatable, Codable {
+    public var name: String
+    public var kind: Kind
+
+    public enum Kind: Sendable, Equatable {
+        case accelerometer(AccelerometerSpec)
+        case temperature(TemperatureSensorSpec)
+        case modbus(ModbusDeviceSpec)
+        case digitalInput(DigitalInputSpec)
+        case tachometer(TachometerSpec)
+    }
+
+    /// The `type` key's spelling.
+    public var typeName: String {
+        switch kind {
+        case .accelerometer(let a): return a.part.rawValue
+        case .temperature(let t): return t.part.rawValue
+        case .modbus: return "modbus"
+        case .digitalInput: return "digital_input"
+        case .tachometer: return "tachometer"
+        }
+    }
+
+    enum CodingKeys: String, CodingKey { case name, type }
+
+    public init(name: String, kind: Kind) {
+        self.name = name
+        self.kind = kind
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decode(String.self, forKey: .name)
+        let type = try c.decode(String.self, forKey: .type)
+        if let part = AccelerometerSpec.Part(rawValue: type) {
+            var spec = try AccelerometerSpec(from: decoder)
+            spec.part = part
+            kind = .accelerometer(spec)
+        } else if let part = TemperatureSensorSpec.Part(rawValue: type) {
+            var spec = try TemperatureSensorSpec(from: decoder)
+            spec.part = part
+            kind = .temperature(spec)
+        } else if type == "modbus" {
+            kind = .modbus(try ModbusDeviceSpec(from: decoder))
+        } else if type == "digital_input" {
+            kind = .digitalInput(try DigitalInputSpec(from: decoder))
+        } else if type == "tachometer" {
+            kind = .tachometer(try TachometerSpec(from: decoder))
+        } else {
+            throw DecodingError.dataCorruptedError(forKey: .type, in: c, debugDescription: "unknown sensor type \(type)")
+        }
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(name, forKey: .name)
+        try c.encode(typeName, forKey: .type)
+        switch kind {
+        case .accelerometer(let s): try s.encode(to: encoder)
+        case .temperature(let s): try s.encode(to: encoder)
+        case .modbus(let s): try s.encode(to: encoder)
+        case .digitalInput(let s): try s.encode(to: encoder)
+        case .tachometer(let s): try s.encode(to: encoder)
+        }
+    }
+}
+
+/// An accelerometer on I2C whose samples vigil analyses (FFT, ISO velocity, bands, peaks).
+public struct AccelerometerSpec: Sendable, Equatable, Codable {
+    public enum Part: String, Sendable, Codable, CaseIterable {
+        /// Analog Devices ADXL345: 13-bit, ±2…16 g, up to 3200 Hz, 32-entry FIFO.
+        case adxl345
+        /// ST LIS3DH: 12-bit (high-resolution), ±2…16 g, up to 1344 Hz (5376 Hz low-power), 32-entry FIFO.
+        case lis3dh
+    }
+
+    public enum Axis: String, Sendable, Codable, ProfileChoice, Comparable {
+        case x, y, z
+        public static func < (a: Axis, b: Axis) -> Bool { a.rawValue < b.rawValue }
+    }
+
+    public var part: Part
+    /// The `[i2c.NAME]` bus.
+    public var bus: String
+    /// 7-bit address.
+    public var address: Int
+    /// Output data rate, Hz; must be one the part supports.
+    public var sampleRateHz: Double
+    /// Full-scale range, ± g.
+    public var rangeG: Int
+    public var axes: [Axis]
+    public var analysis: AnalysisSpec
+
+    enum CodingKeys: String, CodingKey {
+        case bus, address, axes, analysis
+        case sampleRateHz = "sample_rate_hz", rangeG = "range_g"
+    }
+
+    public init(part: Part, bus: String, address: Int, sampleRateHz: Double, rangeG: Int, axes: [Axis], analysis: AnalysisSpec) {
+        self.part = part
+        self.bus = bus
+        self.address = address
+        self.sampleRateHz = sampleRateHz
+        self.rangeG = rangeG
+        self.axes = axes
+        self.analysis = analysis
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        part = .adxl345 // replaced by SensorSpec from the `type` key
+        bus = try c.decode(String.self, forKey: .bus)
+        address = try c.decode(Int.self, forKey: .address)
+        sampleRateHz = try c.decode(Double.self, forKey: .sampleRateHz)
+        rangeG = try c.decode(Int.self, forKey: .rangeG)
+        axes = try c.decode([Axis].self, forKey: .axes)
+        analysis = try c.decode(AnalysisSpec.self, forKey: .analysis)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(bus, forKey: .bus)
+        try c.encode(address, forKey: .address)
+        try c.encode(sampleRateHz, forKey: .sampleRateHz)
+        try c.encode(rangeG, forKey: .rangeG)
+        try c.encode(axes, forKey: .axes)
+        try c.encode(analysis, forKey: .analysis)
+    }
+}
+
+/// How an accelerometer's blocks are analysed.
+public struct AnalysisSpec: Sendable, Equatable, Codable {
+    /// FFT length, a power of two from 64 to 8192.
+    public var blockLength: Int
+    /// How often a block is analysed, ms (blocks overlap when this is shorter than the block).
+    public var intervalMilliseconds: Int
+    public var window: Window
+    /// ISO 10816/20816 velocity band, Hz.
+    public var velocityBandHz: [Double]
+    /// High-frequency acceleration band (bearing faults), Hz.
+    public var highFrequencyBandHz: [Double]
+    public var bands: BandPlan
+    /// How many spectral peaks to report.
+    public var peaks: Int
+    /// ISO 10816-3 / 20816-3 machine classification for the zone.
+    public var isoGroup: Int
+    public var isoFoundation: MachineSupport
+
+    public enum Window: String, Sendable, Codable, ProfileChoice {
+        case hann
+        case flatTop = "flat-top"
+        case rectangular
+    }
+
+    /// ISO 10816-3 foundation class.
+    public enum MachineSupport: String, Sendable, Codable, ProfileChoice { case rigid, flexible }
+
+    enum CodingKeys: String, CodingKey {
+        case window, bands, peaks
+        case blockLength = "block", intervalMilliseconds = "interval_ms"
+        case velocityBandHz = "velocity_band_hz", highFrequencyBandHz = "hf_band_hz"
+        case isoGroup = "iso_group", isoFoundation = "iso_foundation"
+    }
+}
+
+/// The energy bands of a spectrum frame.
+public struct BandPlan: Sendable, Equatable, Codable {
+    public enum Mode: String, Sendable, Codable, ProfileChoice {
+        /// `count` equal bands between `from_hz` and `to_hz`.
+        case fixed
+        /// `count` bands of one shaft order each (0.5–1.5×, 1.5–2.5×, ...), from an rpm channel.
+        case orders
+    }
+    public var mode: Mode
+    public var count: Int
+    public var fromHz: Double
+    public var toHz: Double
+    /// The rpm channel for `orders` (a tachometer's `NAME.rpm`).
+    public var rpmChannel: String?
+
+    enum CodingKeys: String, CodingKey {
+        case mode, count
+        case fromHz = "from_hz", toHz = "to_hz", rpmChannel = "rpm_channel"
+    }
+}
+
+/// A digital temperature sensor on I2C.
+public struct TemperatureSensorSpec: Sendable, Equatable, Codable {
+    public enum Part: String, Sendable, Codable, CaseIterable {
+        /// TI TMP102: 12-bit, 0.0625 °C/LSB, −40…125 °C, conversion at 0.25/1/4/8 Hz.
+        case tmp102
+    }
+    public var part: Part
+    public var bus: String
+    public var address: Int
+    /// How often the temperature is read, ms.
+    public var pollMilliseconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case bus, address
+        case pollMilliseconds = "poll_ms"
+    }
+
+    public init(part: Part, bus: String, address: Int, pollMilliseconds: Int) {
+        self.part = part
+        self.bus = bus
+        self.address = address
+        self.pollMilliseconds = pollMilliseconds
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        part = .tmp102
+        bus = try c.decode(String.self, forKey: .bus)
+        address = try c.decode(Int.self, forKey: .address)
+        pollMilliseconds = try c.decode(Int.self, forKey: .pollMilliseconds)
+    }
+
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(bus, forKey: .bus)
+        try c.encode(address, forKey: .address)
+        try c.encode(pollMilliseconds, forKey: .pollMilliseconds)
+    }
+}
+
+/// A Modbus slave described entirely by its register map.
+public struct ModbusDeviceSpec: Sendable, Equatable, Codable {
+    /// A `[serial.NAME]` port (RTU) or a `[modbus_tcp.NAME]` server.
+    public var port: String
+    /// Slave address / unit id, 1–247.
+    public var unit: Int
+    public var pollMilliseconds: Int
+    public var timeoutMilliseconds: Int
+    /// Further attempts after a timeout or CRC error before the poll counts as failed.
+    public var retries: Int
+    public var registers: [ModbusRegisterSpec]
+
+    enum CodingKeys: String, CodingKey {
+        case port, unit, retries, registers
+        case pollMilliseconds = "poll_ms", timeoutMilliseconds = "timeout_ms"
+    }
+}
+
+/// One value in a Modbus register map.
+public struct ModbusRegisterSpec: Sendable, Equatable, Codable {
+    /// Channel name, local to the sensor (the full name is `SENSOR.CHANNEL`).
+    public var channel: String
+    /// Protocol (PDU) address, 0-based: holding register 40001 is address 0.
+    public var address: Int
+    public var function: Function
+    public var type: ValueType
+    /// Byte order of the value's bytes, as Modbus tools spell it: `ABCD` is big-endian with the high
+    /// word first; `CDAB` swaps words; `BADC` swaps bytes; `DCBA` is fully little-endian.
+    public var order: ByteOrder
+    /// `value = raw * scale + offset`.
+    public var scale: Double
+    public var offset: Double
+    public var unit: PhysicalUnit
+
+    public enum Function: String, Sendable, Codable, ProfileChoice {
+        /// Holding registers (function 3; writable with 6/16).
+        case holding
+        /// Input registers (function 4).
+        case input
+        /// Coils (function 1).
+        case coil
+        /// Discrete inputs (function 2).
+        case discrete
+
+        public var isBitAddressed: Bool { self == .coil || self == .discrete }
+    }
+
+    public enum ValueType: String, Sendable, Codable, ProfileChoice {
+        case int16, uint16, int32, uint32, float32, bool
+
+        /// Registers (16-bit words) one value spans.
+        public var wordCount: Int {
+            switch self {
+            case .int16, .uint16, .bool: return 1
+            case .int32, .uint32, .float32: return 2
+            }
+        }
+    }
+
+    public enum ByteOrder: String, Sendable, Codable, ProfileChoice {
+        case abcd = "ABCD", cdab = "CDAB", badc = "BADC", dcba = "DCBA"
+    }
+
+    /// The address after the last register (or bit) this value occupies.
+    public var endAddress: Int { address + (function.isBitAddressed ? 1 : type.wordCount) }
+}
+
+/// A digital input: an e-stop feedback contact, a door switch, a machine-running signal.
+public struct DigitalInputSpec: Sendable, Equatable, Codable {
+    public var line: LineRef
+    public var activeLow: Bool
+    public var bias: Bias
+    /// Software debounce: a change counts once stable for this long, ms (0 = off).
+    public var debounceMilliseconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case line, bias
+        case activeLow = "active_low", debounceMilliseconds = "debounce_ms"
+    }
+}
+
+/// A pulse input turned into shaft speed from the kernel's edge timestamps.
+public struct TachometerSpec: Sendable, Equatable, Codable {
+    public var line: LineRef
+    public var pulsesPerRevolution: Int
+    public var edge: Edge
+    public var bias: Bias
+    /// With no pulse for this long the shaft counts as stopped (0 rpm), ms.
+    public var stallMilliseconds: Int
+    /// Highest plausible speed; faster readings are flagged out of range.
+    public var maxRPM: Double
+
+    public enum Edge: String, Sendable, Codable, ProfileChoice { case rising, falling }
+
+    enum CodingKeys: String, CodingKey {
+        case line, edge, bias
+        case pulsesPerRevolution = "pulses_per_revolution", stallMilliseconds = "stall_ms", maxRPM = "max_rpm"
+    }
+}
