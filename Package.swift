@@ -11,6 +11,8 @@ let package = Package(
         .executable(name: "vigil", targets: ["vigil"]),
         // For gateways written in Swift: decode and validate vigil frames.
         .library(name: "VigilFrames", targets: ["VigilFrames"]),
+        // Fixed-point signal processing; also what Benchmarks/ measures.
+        .library(name: "VigilDSP", targets: ["VigilDSP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -27,6 +29,7 @@ let package = Package(
 
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
+        .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
         .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
 
@@ -41,6 +44,7 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
+        .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),
     ]
