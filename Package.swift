@@ -30,6 +30,7 @@ let package = Package(
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
+        .target(name: "VigilInterlock", dependencies: ["VigilBase"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
         .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
 
@@ -44,6 +45,7 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
+        .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),

@@ -1,0 +1,150 @@
+import VigilBase
+
+/// The local safety interlock: a pure, deterministic state machine. No I/O, no clock of its own,
+/// no allocation after `init`: the loop feeds it samples and the time, and drives the outputs it
+/// returns. Outputs are energize-to-run: a permissive is on only while everything it guards is
+/// healthy, so any unknown or faulty input, and any system fault, turns it off.
+public struct Interlock: Sendable {
+    /// What an output line means.
+    public enum OutputKind: Sendable, Equatable {
+        /// On while the machine may run (energize-to-run).
+        case permissive
+        /// On while any warn rule (or fault with `on_fault = warn`) on it is in force.
+        case warning
+        /// Toggles every evaluation in which everything is healthy, for an external watchdog relay.
+        case heartbeat
+    }
+
+    public let rules: [InterlockRule]
+    public let outputKinds: [OutputKind]
+    public private(set) var states: [RuleState]
+    /// The level each output should be driven to after the last evaluation (true = energized).
+    public private(set) var outputs: [Bool]
+    /// System faults latch until a reset once they have cleared.
+    public private(set) var systemFaults: SystemFault = []
+    private var systemFaultLatched = false
+    public private(set) var lastEvaluation: MonotonicInstant?
+    /// Events of the last evaluation (capacity reserved up front; refilled each call).
+    public private(set) var events: [InterlockEvent]
+    private var wasArmed = false
+
+    /// Events one evaluation can produce at most: one per rule plus the interlock-wide ones.
+    public var eventCapacity: Int { 2 * rules.count + 4 }
+
+    /// - Precondition: every rule's `output` indexes `outputKinds` and its hysteresis closes
+    ///   (the profile validator guarantees both).
+    /// Whether start-up needs a local reset before the permissive comes on (restart prevention).
+    public let manualStart: Bool
+
+    public init(rules: [InterlockRule], outputs: [OutputKind], manualStart: Bool = true) {
+        self.manualStart = manualStart
+        precondition(rules.allSatisfy { $0.output >= 0 && $0.output < outputs.count && $0.hysteresisIsValid })
+        self.rules = rules
+        self.outputKinds = outputs
+        // Until a rule has seen a healthy input it holds the safe state.
+        states = [RuleState](repeating: .starting, count: rules.count)
+        self.outputs = [Bool](repeating: false, count: outputs.count)
+        events = []
+        events.reserveCapacity(2 * rules.count + 4)
+    }
+
+    /// Whether any permissive-dropping condition is in force.
+    public var isTripped: Bool {
+        if !systemFaults.isEmpty || systemFaultLatched { return true }
+        for i in 0..<rules.count where states[i].action(of: rules[i]) == .trip { return true }
+        return false
+    }
+
+    /// Evaluates every rule against `samples` (indexed by channel) at `now` and recomputes the
+    /// outputs. `reset` is a local reset request (GPIO reset input or the CLI on the node): it
+    /// clears latched rules whose condition has ended and is refused (an event) otherwise.
+    /// Real-time safe: no allocation, no locks, O(rules + outputs).
+    public mutating func evaluate(samples: UnsafeBufferPointer<ChannelSample>, now: MonotonicInstant,
+                                  clockSynchronised: Bool, systemFaults newSystemFaults: SystemFault, reset: Bool) {
+        events.removeAll(keepingCapacity: true)
+        // A clock that runs backwards makes every age meaningless: treat all inputs as faulty.
+        let clockWentBack = lastEvaluation.map { now < $0 } ?? false
+        lastEvaluation = now
+        var refused = false
+
+        for i in 0..<rules.count {
+            let rule = rules[i]
+            let sample = rule.channel >= 0 && rule.channel < samples.count ? samples[rule.channel] : .missing
+            var (input, reason) = InputClass.of(sample, for: rule, now: now, clockSynchronised: clockSynchronised)
+            if clockWentBack { input = .fault; reason = .timeInFuture }
+            let before = states[i]
+            let after = before.next(input, fault: reason, rule: rule, now: now, reset: reset, manualStart: manualStart)
+            states[i] = after
+            // A reset cannot clear a trip whose condition (or fault) is still present.
+            if reset, after.action(of: rule) == .trip { refused = true }
+            if let kind = Self.eventKind(from: before, to: after, rule: rule, reset: reset) {
+                let r: UInt8
+                if case .faulted(let why) = after { r = why.rawValue } else { r = 0 }
+                events.append(InterlockEvent(kind: kind, time: now, rule: i, channel: rule.channel,
+                                             value: sample.value, limit: rule.limit, reason: r))
+            }
+        }
+
+        // System faults: any drops everything; it latches until a reset after it has cleared.
+        if !newSystemFaults.isEmpty {
+            if newSystemFaults != systemFaults {
+                events.append(InterlockEvent(kind: .systemFault, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: newSystemFaults.rawValue))
+            }
+            systemFaultLatched = true
+        } else if systemFaultLatched && reset {
+            systemFaultLatched = false
+            events.append(InterlockEvent(kind: .reset, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
+        }
+        systemFaults = newSystemFaults
+        if refused {
+            events.append(InterlockEvent(kind: .resetRefused, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
+        }
+
+        // Outputs.
+        let tripped = isTripped
+        for o in 0..<outputKinds.count {
+            switch outputKinds[o] {
+            case .permissive:
+                var on = systemFaults.isEmpty && !systemFaultLatched
+                for i in 0..<rules.count where rules[i].output == o && states[i].action(of: rules[i]) == .trip { on = false }
+                outputs[o] = on
+            case .warning:
+                var on = false
+                for i in 0..<rules.count where rules[i].output == o && states[i].action(of: rules[i]) != nil { on = true }
+                outputs[o] = on
+            case .heartbeat:
+                // Toggle only while everything is healthy; a stuck level tells the relay to drop.
+                var healthy = !tripped
+                for i in 0..<rules.count {
+                    switch states[i] {
+                    case .faulted, .starting: healthy = false
+                    case .normal, .debouncing, .active, .latched: break
+                    }
+                }
+                outputs[o] = healthy ? !outputs[o] : false
+            }
+        }
+        let armed = !tripped
+        if armed && !wasArmed {
+            events.append(InterlockEvent(kind: .armed, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
+        }
+        wasArmed = armed
+    }
+
+    /// The event a rule's state change produces, if any.
+    static func eventKind(from before: RuleState, to after: RuleState, rule: InterlockRule, reset: Bool) -> InterlockEvent.Kind? {
+        switch (before, after) {
+        case (.faulted(let a), .faulted(let b)): return a == b ? nil : .fault
+        case (_, .faulted): return .fault
+        case (.starting, .starting), (.active, .active), (.latched, .latched), (.normal, .normal), (.debouncing, .debouncing):
+            return nil
+        case (_, .active): return rule.action == .trip ? .tripped : .warning
+        case (.active, .latched), (.active, .normal), (.active, .debouncing): return .released
+        case (.latched, .normal), (.faulted, .normal), (.starting, .normal): return reset ? .reset : .released
+        case (.faulted, .latched), (.faulted, .debouncing), (.starting, .latched), (.starting, .debouncing): return .released
+        case (_, .starting): return nil // unreachable: no transition enters `.starting`
+        case (.normal, .debouncing), (.normal, .latched), (.debouncing, .normal), (.debouncing, .latched), (.latched, .debouncing):
+            return nil
+        }
+    }
+}

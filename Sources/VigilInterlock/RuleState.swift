@@ -1,0 +1,141 @@
+import VigilBase
+
+/// Where one rule stands. The interlock's outputs are a function of these states.
+public enum RuleState: Sendable, Equatable {
+    /// No healthy input seen since start-up: held in the safe state like a fault.
+    case starting
+    /// The condition does not hold.
+    case normal
+    /// The condition holds but has not yet held long enough: `count` evaluations since `since`.
+    case debouncing(count: Int, since: MonotonicInstant)
+    /// The condition holds (or is inside the hysteresis band after holding): action in force.
+    case active
+    /// A latching trip whose condition has ended: in force until a local reset.
+    case latched
+    /// The input is faulty; the rule's `onFault` action is in force. Trips from a fault latch.
+    case faulted(FaultReason)
+
+    /// The action this state puts in force, if any.
+    public func action(of rule: InterlockRule) -> InterlockAction? {
+        switch self {
+        case .normal, .debouncing: return nil
+        case .active, .latched: return rule.action
+        case .faulted: return rule.onFault
+        case .starting: return rule.onFault
+        }
+    }
+}
+
+/// Why an input is not usable.
+public enum FaultReason: UInt8, Sendable, Equatable, CaseIterable {
+    /// No sample was ever received, or the sensor reports no value.
+    case missing = 1
+    /// The newest sample is older than the channel's maximum age.
+    case stale = 2
+    /// The sensor stopped answering (bus error, timeout, CRC).
+    case communication = 3
+    /// The value is outside the sensor's physical range, or not a number.
+    case outOfRange = 4
+    /// The rule needs a synchronised wall clock and it is not.
+    case clockUnsynchronised = 5
+    /// The sample is timestamped after "now": the clock stepped backwards or the sample is corrupt.
+    case timeInFuture = 6
+}
+
+/// How an evaluation sees one rule's input: the classes of the transition table.
+public enum InputClass: Sendable, Equatable, CaseIterable {
+    /// Healthy and at or inside the release level.
+    case clear
+    /// Healthy, past the release level but not past the limit (the hysteresis band).
+    case band
+    /// Healthy and past the limit.
+    case beyond
+    /// Unusable (see ``FaultReason``).
+    case fault
+
+    /// Classifies `sample` for `rule` at `now`.
+    public static func of(_ sample: ChannelSample, for rule: InterlockRule, now: MonotonicInstant, clockSynchronised: Bool) -> (InputClass, FaultReason?) {
+        if sample.quality.contains(.noValue) { return (.fault, .missing) }
+        if sample.quality.contains(.commFault) { return (.fault, .communication) }
+        if sample.quality.contains(.outOfRange) || !sample.value.isFinite { return (.fault, .outOfRange) }
+        if sample.time > now { return (.fault, .timeInFuture) }
+        if sample.quality.contains(.stale) || now.nanoseconds(since: sample.time) > rule.maxAgeNanoseconds { return (.fault, .stale) }
+        if rule.requiresClockSync && !clockSynchronised { return (.fault, .clockUnsynchronised) }
+        let v = sample.value
+        switch rule.comparison {
+        case .above:
+            if v > rule.limit { return (.beyond, nil) }
+            return (v > rule.release ? .band : .clear, nil)
+        case .below:
+            if v < rule.limit { return (.beyond, nil) }
+            return (v < rule.release ? .band : .clear, nil)
+        }
+    }
+}
+
+extension RuleState {
+    /// The pure transition function of one rule: the next state given the input class, the time and
+    /// whether a local reset is requested. Exhaustive over states and classes; every fault leads to
+    /// `.faulted`, whose action is the rule's `onFault`.
+    ///
+    /// `manualStart`: whether a rule leaving `.starting` with its input healthy waits for a reset
+    /// (restart prevention) or arms by itself.
+    public func next(_ input: InputClass, fault: FaultReason?, rule: InterlockRule, now: MonotonicInstant,
+                     reset: Bool, manualStart: Bool) -> RuleState {
+        let latches = rule.latch && rule.action == .trip
+        switch (self, input) {
+        case (.starting, .fault):
+            return .starting
+        case (_, .fault):
+            return .faulted(fault ?? .missing)
+
+        case (.starting, .beyond):
+            return Self.debounced(count: 1, since: now, rule: rule, now: now) == .active ? .active : .starting
+        case (.starting, .band), (.starting, .clear):
+            if manualStart && rule.onFault == .trip { return input == .clear && reset ? .normal : .latched }
+            return .normal
+
+        case (.normal, .clear), (.normal, .band):
+            return .normal
+        case (.normal, .beyond):
+            return Self.debounced(count: 1, since: now, rule: rule, now: now)
+
+        case (.debouncing, .clear), (.debouncing, .band):
+            return .normal // the excursion did not last
+        case (.debouncing(let count, let since), .beyond):
+            return Self.debounced(count: count + 1, since: since, rule: rule, now: now)
+
+        case (.active, .beyond), (.active, .band):
+            return .active // hysteresis: hold until the release level
+        case (.active, .clear):
+            return latches ? .latched : .normal
+
+        case (.latched, .beyond):
+            return .active
+        case (.latched, .band):
+            return .latched // reset refused: the condition is not yet released
+        case (.latched, .clear):
+            return reset ? .normal : .latched
+
+        case (.faulted, .beyond):
+            let debouncing = Self.debounced(count: 1, since: now, rule: rule, now: now)
+            if debouncing == .active { return .active }
+            return faultLatches(rule) ? .latched : debouncing
+        case (.faulted, .band), (.faulted, .clear):
+            if faultLatches(rule) { return input == .clear && reset ? .normal : .latched }
+            return .normal
+        }
+    }
+
+    /// A fault that dropped the permissive stays dropped until a local reset.
+    private func faultLatches(_ rule: InterlockRule) -> Bool { rule.onFault == .trip && rule.latch }
+
+    private static func debounced(count: Int, since: MonotonicInstant, rule: InterlockRule, now: MonotonicInstant) -> RuleState {
+        switch rule.debounce {
+        case .evaluations(let needed):
+            return count >= needed ? .active : .debouncing(count: count, since: since)
+        case .nanoseconds(let needed):
+            return now.nanoseconds(since: since) >= needed ? .active : .debouncing(count: count, since: since)
+        }
+    }
+}
