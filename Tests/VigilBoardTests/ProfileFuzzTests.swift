@@ -8,7 +8,8 @@ import VigilBase
 
 /// Mutated and random profiles thrown at the loader in this process: a crash (including an
 /// assertion inside TOMLKit's C++ parser) would kill the test run. `VIGIL_FUZZ_ITERATIONS` raises
-/// the count; `VIGIL_FUZZ_SEED` replays a run.
+/// the count; `VIGIL_FUZZ_SEED` replays a run; `VIGIL_FUZZ_TRACE=1` writes the iteration number and
+/// the input being loaded to /tmp/fuzz-iter and /tmp/fuzz-last.toml, so a crash leaves its input behind.
 @Suite struct ProfileFuzzTests {
     static let seeds: [String] = ["simulator", "raspberry-pi-4", "beagleplay"].compactMap {
         TestPaths.readText(TestPaths.repositoryRoot + "/Boards/\($0).toml")
