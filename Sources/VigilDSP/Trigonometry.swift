@@ -3,7 +3,7 @@
 /// releases and architectures in the last bit, which would flip a rounded Q31 table entry).
 ///
 /// `Tests/Golden/generate.py` evaluates the same series in the same order.
-enum Trigonometry {
+public enum Trigonometry {
     static let quarterPi = 0.78539816339744830961566084581987572
 
     /// sin x for |x| ≤ π/4: its Taylor series to x¹⁷ by Horner's rule in x² (remainder below
@@ -38,7 +38,7 @@ enum Trigonometry {
     }
 
     /// (cos, sin) of 2π·k/n, exact in its octant reduction because k and n are integers.
-    static func cosSin(turns k: Int, of n: Int) -> (cos: Double, sin: Double) {
+    public static func cosSin(turns k: Int, of n: Int) -> (cos: Double, sin: Double) {
         precondition(n > 0)
         let k = ((k % n) + n) % n
         let octant = (8 * k) / n
@@ -57,8 +57,8 @@ enum Trigonometry {
         }
     }
 
-    /// sin(π·x) for any finite x (used for window scalloping corrections, not for tables).
-    static func sinPi(_ x: Double) -> Double {
+    /// sin(π·x) for any finite x (window scalloping corrections, the simulator's oscillators).
+    public static func sinPi(_ x: Double) -> Double {
         // Reduce to [−1, 1) by whole turns, then to [−½, ½] by symmetry.
         var t = x - 2 * (x / 2).rounded(.down) // [0, 2)
         var sign = 1.0

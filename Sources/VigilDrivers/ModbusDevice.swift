@@ -1,0 +1,125 @@
+import VigilBase
+import VigilHAL
+
+/// A Modbus slave described entirely by its register map: the points are grouped into as few read
+/// requests as the protocol allows (contiguous runs per table, small gaps bridged, at most 125
+/// registers or 2000 bits each), read, decoded and scaled.
+public final class ModbusDevice {
+    /// One read request covering several points.
+    public struct Request: Sendable, Equatable {
+        public var table: ModbusTable
+        public var address: UInt16
+        public var count: Int
+        /// Indices into `points`.
+        public var points: [Int]
+    }
+
+    public let unit: UInt8
+    public let points: [ModbusPoint]
+    public let requests: [Request]
+    /// Per-request timeout, ns.
+    public let timeoutNanoseconds: Int64
+    /// Retries after a failed request before its points are marked faulty.
+    public let retries: Int
+    /// The last reading of each point (same order as `points`).
+    public private(set) var readings: [Reading]
+    private var words: [UInt16]
+    private var bits: [UInt8]
+
+    /// - Parameter maximumGap: registers between two points that may be read (and discarded)
+    ///   to save a request. Keep it small on devices that raise exceptions for unmapped addresses.
+    public init(unit: UInt8, points: [ModbusPoint], timeoutNanoseconds: Int64, retries: Int, maximumGap: Int = 0) {
+        self.unit = unit
+        self.points = points
+        self.timeoutNanoseconds = timeoutNanoseconds
+        self.retries = retries
+        requests = Self.plan(points, maximumGap: maximumGap)
+        readings = Array(repeating: Reading(value: .nan, quality: .noValue, time: .zero), count: points.count)
+        words = Array(repeating: 0, count: modbusMaximumRegisterCount)
+        bits = Array(repeating: 0, count: modbusMaximumBitCount)
+    }
+
+    /// Groups points into read requests, in table and address order.
+    static func plan(_ points: [ModbusPoint], maximumGap: Int) -> [Request] {
+        var result: [Request] = []
+        for table in ModbusTable.allCases {
+            let limit = table.isBitTable ? modbusMaximumBitCount : modbusMaximumRegisterCount
+            let indices = points.indices.filter { points[$0].table == table }
+                .sorted { points[$0].address < points[$1].address }
+            for i in indices {
+                let p = points[i]
+                let start = Int(p.address), end = start + p.count
+                if var last = result.last, last.table == table {
+                    let lastEnd = Int(last.address) + last.count
+                    if start - lastEnd <= maximumGap && max(end, lastEnd) - Int(last.address) <= limit {
+                        last.count = max(end, lastEnd) - Int(last.address)
+                        last.points.append(i)
+                        result[result.count - 1] = last
+                        continue
+                    }
+                }
+                result.append(Request(table: table, address: p.address, count: p.count, points: [i]))
+            }
+        }
+        return result
+    }
+
+    /// Reads every point through `client`. A failed request marks its points `.commFault` with the
+    /// error; the other requests go on. Returns the first error, if any.
+    @discardableResult
+    public func poll<Client: ModbusClient>(_ client: Client, now: () -> Timestamp) -> HALError? {
+        var firstError: HALError?
+        client.responseTimeoutNanoseconds = timeoutNanoseconds
+        for request in requests {
+            var lastError: HALError?
+            for _ in 0...retries {
+                do {
+                    try read(request, client)
+                    lastError = nil
+                    break
+                } catch {
+                    lastError = error
+                    // An exception is the slave's considered answer: asking again will not help.
+                    if error.kind == .modbusException { break }
+                }
+            }
+            let time = now()
+            if let error = lastError {
+                firstError = firstError ?? error
+                for i in request.points { readings[i] = .failed(error, at: time) }
+                continue
+            }
+            for i in request.points {
+                let p = points[i]
+                let offset = Int(p.address) - Int(request.address)
+                let value: Double?
+                if request.table.isBitTable {
+                    value = bits[offset] != 0 ? 1 : 0
+                } else {
+                    value = words.withUnsafeBufferPointer { p.decode(UnsafeBufferPointer(rebasing: $0[offset..<(offset + p.count)])) }
+                }
+                if let v = value {
+                    readings[i] = Reading(value: v, quality: Reading.clockQuality(time), time: time)
+                } else {
+                    readings[i] = Reading(value: .nan, quality: .outOfRange, time: time,
+                                          error: HALError(.badData, operation: "modbus decode"))
+                }
+            }
+        }
+        return firstError
+    }
+
+    private func read<Client: ModbusClient>(_ request: Request, _ client: Client) throws(HALError) {
+        if request.table.isBitTable {
+            try bits.withUnsafeMutableBufferPointer { (b) throws(HALError) in
+                try client.readBits(unit: unit, table: request.table, address: request.address,
+                                    into: UnsafeMutableBufferPointer(rebasing: b[0..<request.count]))
+            }
+        } else {
+            try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
+                try client.readRegisters(unit: unit, table: request.table, address: request.address,
+                                         into: UnsafeMutableBufferPointer(rebasing: w[0..<request.count]))
+            }
+        }
+    }
+}

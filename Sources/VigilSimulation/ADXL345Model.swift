@@ -1,0 +1,181 @@
+import VigilBase
+
+/// A register-level model of the Analog Devices ADXL345 3-axis accelerometer (datasheet rev. G),
+/// as far as vigil uses it: device ID, data rate, power control, data format (range, full
+/// resolution), the six data registers and the 32-entry FIFO in bypass, FIFO and stream modes.
+///
+/// Samples are produced at the programmed output data rate from a `MachineScenario`, as the real
+/// part's FIFO fills whether or not anyone reads it; in stream mode the oldest entry is overwritten
+/// and the overrun flag set when the FIFO is full.
+public final class ADXL345Model: I2CDeviceModel {
+    public enum Register {
+        public static let deviceID: UInt8 = 0x00
+        public static let bandwidthRate: UInt8 = 0x2C
+        public static let powerControl: UInt8 = 0x2D
+        public static let interruptSource: UInt8 = 0x30
+        public static let dataFormat: UInt8 = 0x31
+        public static let dataX0: UInt8 = 0x32
+        public static let dataZ1: UInt8 = 0x37
+        public static let fifoControl: UInt8 = 0x38
+        public static let fifoStatus: UInt8 = 0x39
+    }
+    public static let partID: UInt8 = 0xE5
+    public static let fifoDepth = 32
+
+    private var registers = [UInt8](repeating: 0, count: 64)
+    private var fifo: [(Int16, Int16, Int16)] = []
+    private var overrun = false
+    private var measuring = false
+    /// Index of the next sample the part will produce, counted from when measurement started.
+    private var nextSampleIndex: Int64 = 0
+    private var measureStart = MonotonicInstant.zero
+    private let scenario: MachineScenario
+    private let scenarioOrigin: MonotonicInstant
+    private var noise: NoiseSource
+    /// Multiplies the scenario's vibration (tests and the proof test push the machine past limits).
+    public var vibrationFactor = 1.0
+    /// Samples produced since power-on, including those lost to overrun.
+    public private(set) var producedSamples: Int64 = 0
+
+    public init(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) {
+        self.scenario = scenario
+        scenarioOrigin = origin
+        noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
+        fifo.reserveCapacity(Self.fifoDepth)
+        registers[Int(Register.deviceID)] = Self.partID
+        registers[Int(Register.bandwidthRate)] = 0x0A // 100 Hz, the reset value
+    }
+
+    /// The output data rate the BW_RATE code selects: 3200 Hz / 2^(15 − code) for codes 6…15.
+    public static func outputDataRate(code: UInt8) -> Double {
+        let c = Int(code & 0x0F)
+        return 3200 / Double(1 << (15 - max(c, 0)))
+    }
+
+    public var outputDataRateHz: Double { Self.outputDataRate(code: registers[Int(Register.bandwidthRate)]) }
+    public var fifoMode: UInt8 { registers[Int(Register.fifoControl)] >> 6 }
+
+    public func read(register: UInt8, into buffer: UnsafeMutableRawBufferPointer, at now: MonotonicInstant) {
+        produce(until: now)
+        var popsData = false
+        for i in 0..<buffer.count {
+            let r = Int(register) + i
+            buffer[i] = r < 64 ? value(of: UInt8(r)) : 0
+            if r >= Int(Register.dataX0) && r <= Int(Register.dataZ1) { popsData = true }
+        }
+        // Reading the data registers moves the next FIFO entry into them (datasheet: FIFO, "the
+        // entry is popped when the data registers are read") and clears the overrun flag.
+        if popsData && !fifo.isEmpty {
+            if fifoMode != 0 || fifo.count > 1 { fifo.removeFirst() }
+            overrun = false
+        }
+    }
+
+    public func write(register: UInt8, bytes: UnsafeRawBufferPointer, at now: MonotonicInstant) {
+        // Multi-byte writes auto-increment the register address.
+        for (i, value) in bytes.enumerated() { write(register: register &+ UInt8(i), value: value, at: now) }
+    }
+
+    private func write(register: UInt8, value: UInt8, at now: MonotonicInstant) {
+        produce(until: now)
+        guard register < 64, register != Register.deviceID, register != Register.fifoStatus,
+              register != Register.interruptSource else { return }
+        registers[Int(register)] = value
+        switch register {
+        case Register.powerControl:
+            let measure = value & 0x08 != 0
+            if measure && !measuring {
+                measureStart = now
+                nextSampleIndex = 0
+            }
+            measuring = measure
+        case Register.fifoControl:
+            // Changing mode clears the FIFO.
+            fifo.removeAll(keepingCapacity: true)
+            overrun = false
+        case Register.bandwidthRate:
+            // A new rate restarts the sample clock.
+            measureStart = now
+            nextSampleIndex = 0
+        default:
+            break
+        }
+    }
+
+    private func value(of register: UInt8) -> UInt8 {
+        switch register {
+        case Register.dataX0...Register.dataZ1:
+            guard let entry = fifo.first else { return 0 }
+            let word: Int16
+            switch (register - Register.dataX0) / 2 {
+            case 0: word = entry.0
+            case 1: word = entry.1
+            default: word = entry.2
+            }
+            let bits = UInt16(bitPattern: word)
+            return (register - Register.dataX0) % 2 == 0 ? UInt8(bits & 0xFF) : UInt8(bits >> 8)
+        case Register.fifoStatus:
+            // Entries in the FIFO (the data registers hold the oldest).
+            return UInt8(fifo.count)
+        case Register.interruptSource:
+            var bits: UInt8 = 0
+            if !fifo.isEmpty { bits |= 0x80 }       // DATA_READY
+            if fifo.count > Int(registers[Int(Register.fifoControl)] & 0x1F) { bits |= 0x02 } // watermark
+            if overrun { bits |= 0x01 }
+            return bits
+        default:
+            return registers[Int(register)]
+        }
+    }
+
+    /// Produces the samples due between the last call and `now` at the output data rate.
+    private func produce(until now: MonotonicInstant) {
+        guard measuring else { return }
+        let rate = outputDataRateHz
+        let elapsed = Double(now.nanoseconds(since: measureStart)) / 1e9
+        let due = Int64((elapsed * rate).rounded(.down)) + 1 - nextSampleIndex
+        guard due > 0 else { return }
+        // Only the newest FIFO-full of them can survive; skip computing the rest.
+        let keep = fifoMode == 0 ? Int64(1) : Int64(Self.fifoDepth)
+        if due > keep {
+            overrun = true
+            producedSamples += due - keep
+            nextSampleIndex += due - keep
+        }
+        let first = nextSampleIndex
+        let last = nextSampleIndex + min(due, keep)
+        for index in first..<last {
+            let t = Double(measureStart.nanoseconds(since: scenarioOrigin)) / 1e9 + Double(index) / rate
+            let g = scenario.acceleration(atSeconds: t, extraFactor: vibrationFactor)
+            let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
+            switch fifoMode {
+            case 0: // bypass: only the newest sample is kept
+                fifo.removeAll(keepingCapacity: true)
+                fifo.append(sample)
+            case 1: // FIFO: stops collecting when full
+                if fifo.count < Self.fifoDepth { fifo.append(sample) } else { overrun = true }
+            default: // stream (and trigger): the oldest entry is overwritten
+                if fifo.count == Self.fifoDepth {
+                    fifo.removeFirst()
+                    overrun = true
+                }
+                fifo.append(sample)
+            }
+            producedSamples += 1
+        }
+        nextSampleIndex = last
+    }
+
+    /// Converts g to output counts for the current DATA_FORMAT: full resolution keeps 3.9 mg/LSB
+    /// (256 LSB/g) at every range; 10-bit mode scales 256 LSB/g by 2/range. Saturates at the
+    /// converter's limits, as the part does.
+    private func counts(_ g: Double) -> Int16 {
+        let format = registers[Int(Register.dataFormat)]
+        let rangeG = Double(2 << Int(format & 0x03))
+        let fullResolution = format & 0x08 != 0
+        let lsbPerG = fullResolution ? 256.0 : 256.0 * 2 / rangeG
+        let limit = fullResolution ? 256 * rangeG : 512
+        let raw = min(max((g * lsbPerG).rounded(), -limit), limit - 1)
+        return Int16(raw)
+    }
+}

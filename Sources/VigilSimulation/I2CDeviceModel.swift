@@ -1,0 +1,29 @@
+import VigilBase
+import VigilHAL
+
+/// The register file of one device on a simulated I2C bus. The bus hands it every transfer with the
+/// current time; the model updates its state (FIFO fill, conversions) from that time, so drivers
+/// see the device's timing.
+public protocol I2CDeviceModel: AnyObject {
+    /// Reads `buffer.count` bytes starting at `register`, as an SMBus I2C-block read would
+    /// (the device's own auto-increment rules apply).
+    func read(register: UInt8, into buffer: UnsafeMutableRawBufferPointer, at now: MonotonicInstant)
+    /// Writes `bytes` starting at `register` in one transfer (one byte for SMBus write-byte).
+    func write(register: UInt8, bytes: UnsafeRawBufferPointer, at now: MonotonicInstant)
+}
+
+/// A fault a simulated bus injects for one address.
+public enum I2CFault: Sendable, Equatable {
+    /// The device is gone: every transfer is not acknowledged.
+    case unplugged
+    /// Each transfer is not acknowledged with this probability (a marginal connector).
+    case intermittentNACK(probability: Double)
+    /// The device answers with random bytes (a damaged part, a wrong device at the address).
+    case garbage
+    /// The device answers the same bytes as the first read after the fault began (a hung ADC).
+    case stuck
+    /// The adapter times out on every transfer (clock stretched forever).
+    case timeout
+    /// Each transfer takes this much longer (clock stretching).
+    case slow(nanoseconds: Int64)
+}

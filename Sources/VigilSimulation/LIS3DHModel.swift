@@ -1,0 +1,154 @@
+import VigilBase
+
+/// A register-level model of the ST LIS3DH 3-axis accelerometer (datasheet DocID17530), as far as
+/// vigil uses it: WHO_AM_I, CTRL_REG1 (data rate, axes, low-power), CTRL_REG4 (full scale, high
+/// resolution, block data update), CTRL_REG5 (FIFO enable), the 32-level FIFO in bypass and
+/// stream modes, FIFO_SRC_REG, and the left-justified output registers. A multi-byte read
+/// auto-increments only when the sub-address's MSB is set, as on the real part.
+public final class LIS3DHModel: I2CDeviceModel {
+    public enum Register {
+        public static let whoAmI: UInt8 = 0x0F
+        public static let control1: UInt8 = 0x20
+        public static let control4: UInt8 = 0x23
+        public static let control5: UInt8 = 0x24
+        public static let outXLow: UInt8 = 0x28
+        public static let outZHigh: UInt8 = 0x2D
+        public static let fifoControl: UInt8 = 0x2E
+        public static let fifoSource: UInt8 = 0x2F
+    }
+    public static let partID: UInt8 = 0x33
+    public static let fifoDepth = 32
+
+    private var registers = [UInt8](repeating: 0, count: 64)
+    private var fifo: [(Int16, Int16, Int16)] = []
+    private var overrun = false
+    private var rateStart = MonotonicInstant.zero
+    private var nextSampleIndex: Int64 = 0
+    private let scenario: MachineScenario
+    private let scenarioOrigin: MonotonicInstant
+    private var noise: NoiseSource
+    public var vibrationFactor = 1.0
+
+    public init(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) {
+        self.scenario = scenario
+        scenarioOrigin = origin
+        noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
+        registers[Int(Register.whoAmI)] = Self.partID
+        registers[Int(Register.control1)] = 0x07 // power-down, all axes enabled
+        fifo.reserveCapacity(Self.fifoDepth)
+    }
+
+    /// Output data rate for CTRL_REG1's ODR bits (7:4) in normal / high-resolution mode; 0 is power-down.
+    public static func outputDataRate(odrBits: UInt8) -> Double {
+        switch odrBits {
+        case 1: return 1
+        case 2: return 10
+        case 3: return 25
+        case 4: return 50
+        case 5: return 100
+        case 6: return 200
+        case 7: return 400
+        case 9: return 1344
+        default: return 0 // power-down, or a low-power-only rate vigil does not use
+        }
+    }
+
+    private var outputDataRateHz: Double { Self.outputDataRate(odrBits: registers[Int(Register.control1)] >> 4) }
+    private var fifoEnabled: Bool { registers[Int(Register.control5)] & 0x40 != 0 }
+    private var fifoMode: UInt8 { registers[Int(Register.fifoControl)] >> 6 }
+
+    public func read(register: UInt8, into buffer: UnsafeMutableRawBufferPointer, at now: MonotonicInstant) {
+        produce(until: now)
+        let increment = register & 0x80 != 0
+        let start = Int(register & 0x7F)
+        var readHigh = false
+        for i in 0..<buffer.count {
+            let r = increment ? start + i : start
+            buffer[i] = r < 64 ? value(of: r) : 0
+            if r == Int(Register.outZHigh) { readHigh = true }
+        }
+        // Reading through OUT_Z_H completes a sample: the FIFO advances.
+        if readHigh && !fifo.isEmpty && (fifoEnabled && fifoMode != 0 || fifo.count > 1) {
+            fifo.removeFirst()
+            overrun = false
+        }
+    }
+
+    public func write(register: UInt8, bytes: UnsafeRawBufferPointer, at now: MonotonicInstant) {
+        // Auto-increment only with the sub-address MSB set.
+        let increment = register & 0x80 != 0
+        for (i, value) in bytes.enumerated() {
+            write(register: increment ? (register & 0x7F) &+ UInt8(i) : register & 0x7F, value: value, at: now)
+        }
+    }
+
+    private func write(register: UInt8, value: UInt8, at now: MonotonicInstant) {
+        produce(until: now)
+        let r = register & 0x7F
+        guard r < 64, r != Register.whoAmI, r != Register.fifoSource else { return }
+        registers[Int(r)] = value
+        if r == Register.control1 {
+            rateStart = now
+            nextSampleIndex = 0
+        }
+        if r == Register.fifoControl || r == Register.control5 {
+            fifo.removeAll(keepingCapacity: true)
+            overrun = false
+        }
+    }
+
+    private func value(of r: Int) -> UInt8 {
+        switch r {
+        case Int(Register.outXLow)...Int(Register.outZHigh):
+            guard let e = fifo.first else { return 0 }
+            let word = (r - Int(Register.outXLow)) / 2 == 0 ? e.0 : (r - Int(Register.outXLow)) / 2 == 1 ? e.1 : e.2
+            let bits = UInt16(bitPattern: word)
+            return (r - Int(Register.outXLow)) % 2 == 0 ? UInt8(bits & 0xFF) : UInt8(bits >> 8)
+        case Int(Register.fifoSource):
+            // WTM (7), OVRN_FIFO (6), EMPTY (5), FSS (4:0) unread samples (32 reads as 31 + overrun).
+            let count = fifo.count
+            var bits = UInt8(min(count, 31))
+            if count == 0 { bits |= 0x20 }
+            if overrun || count == Self.fifoDepth { bits |= 0x40 }
+            if count > Int(registers[Int(Register.fifoControl)] & 0x1F) { bits |= 0x80 }
+            return bits
+        default:
+            return registers[r]
+        }
+    }
+
+    private func produce(until now: MonotonicInstant) {
+        let rate = outputDataRateHz
+        guard rate > 0 else { return }
+        let elapsed = Double(now.nanoseconds(since: rateStart)) / 1e9
+        var due = Int64((elapsed * rate).rounded(.down)) + 1 - nextSampleIndex
+        guard due > 0 else { return }
+        let keep = Int64(fifoEnabled && fifoMode != 0 ? Self.fifoDepth : 1)
+        if due > keep {
+            overrun = true
+            nextSampleIndex += due - keep
+            due = keep
+        }
+        for index in nextSampleIndex..<(nextSampleIndex + due) {
+            let t = Double(rateStart.nanoseconds(since: scenarioOrigin)) / 1e9 + Double(index) / rate
+            let g = scenario.acceleration(atSeconds: t, extraFactor: vibrationFactor)
+            let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
+            if keep == 1 { fifo.removeAll(keepingCapacity: true) }
+            if fifo.count == Self.fifoDepth {
+                fifo.removeFirst()
+                overrun = true
+            }
+            fifo.append(sample)
+        }
+        nextSampleIndex += due
+    }
+
+    /// High-resolution (12-bit) output, left-justified in 16 bits: sensitivity 1, 2, 4, 12 mg/digit
+    /// at ±2, 4, 8, 16 g (datasheet table 4).
+    private func counts(_ g: Double) -> Int16 {
+        let fs = (registers[Int(Register.control4)] >> 4) & 0x3
+        let mgPerDigit: Double = fs == 0 ? 1 : fs == 1 ? 2 : fs == 2 ? 4 : 12
+        let digits = min(max((g * 1000 / mgPerDigit).rounded(), -2048), 2047)
+        return Int16(digits) << 4
+    }
+}

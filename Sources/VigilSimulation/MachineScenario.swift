@@ -1,0 +1,88 @@
+import VigilBase
+import VigilDSP
+
+/// The machine a simulated node watches: a rotating shaft whose vibration is the sum of the
+/// classic fault signatures, plus a motor temperature.
+///
+/// Every value is a pure function of time (and of the seeded noise sequence), computed with
+/// IEEE-754 arithmetic and the DSP target's libm-free sine, so a run replays identically on every CPU.
+public struct MachineScenario: Sendable, Equatable {
+    public var seed: UInt64
+    public var shaftRPM: Double
+    /// 1× running speed (unbalance), amplitude in g, radial (x and y in quadrature).
+    public var unbalanceG: Double
+    /// 2× and 3× running speed (misalignment), amplitude in g; strongest axially (z).
+    public var misalignmentG: Double
+    /// A bearing defect tone (e.g. the outer-race ball-pass frequency), Hz and g.
+    public var bearingDefectHz: Double
+    public var bearingDefectG: Double
+    /// White noise on every axis, g RMS.
+    public var noiseG: Double
+    public var temperatureC: Double
+    public var temperatureDriftCPerMinute: Double
+    /// The vibration amplitude ramps from 1× to `rampFactor`× over `rampDurationSeconds`, starting
+    /// `rampStartSeconds` after the scenario's origin; 0 duration means no ramp.
+    public var rampStartSeconds: Double
+    public var rampDurationSeconds: Double
+    public var rampFactor: Double
+
+    public init(seed: UInt64 = 1, shaftRPM: Double = 1480, unbalanceG: Double = 0.025, misalignmentG: Double = 0.008,
+                bearingDefectHz: Double = 87.3, bearingDefectG: Double = 0.006, noiseG: Double = 0.004,
+                temperatureC: Double = 42, temperatureDriftCPerMinute: Double = 0,
+                rampStartSeconds: Double = 0, rampDurationSeconds: Double = 0, rampFactor: Double = 1) {
+        self.seed = seed
+        self.shaftRPM = shaftRPM
+        self.unbalanceG = unbalanceG
+        self.misalignmentG = misalignmentG
+        self.bearingDefectHz = bearingDefectHz
+        self.bearingDefectG = bearingDefectG
+        self.noiseG = noiseG
+        self.temperatureC = temperatureC
+        self.temperatureDriftCPerMinute = temperatureDriftCPerMinute
+        self.rampStartSeconds = rampStartSeconds
+        self.rampDurationSeconds = rampDurationSeconds
+        self.rampFactor = rampFactor
+    }
+
+    public var shaftHz: Double { shaftRPM / 60 }
+
+    /// The vibration multiplier at `seconds` after the origin.
+    public func rampMultiplier(atSeconds t: Double) -> Double {
+        guard rampDurationSeconds > 0, t > rampStartSeconds else { return 1 }
+        let progress = min(1, (t - rampStartSeconds) / rampDurationSeconds)
+        return 1 + (rampFactor - 1) * progress
+    }
+
+    /// The acceleration of each axis, in g, at `seconds` after the origin, without noise.
+    /// z carries 1 g of gravity (the sensor is mounted flat).
+    public func acceleration(atSeconds t: Double, extraFactor: Double = 1) -> (x: Double, y: Double, z: Double) {
+        let m = rampMultiplier(atSeconds: t) * extraFactor
+        let f1 = shaftHz
+        // sin(2π f t) = sinPi(2 f t); cos is the sine a quarter turn later.
+        let s1 = Trigonometry.sinPi(2 * f1 * t), c1 = Trigonometry.sinPi(2 * f1 * t + 0.5)
+        let s2 = Trigonometry.sinPi(4 * f1 * t + 0.25), s3 = Trigonometry.sinPi(6 * f1 * t + 0.1)
+        let sb = Trigonometry.sinPi(2 * bearingDefectHz * t)
+        let unbalance = unbalanceG * m, misalignment = misalignmentG * m, bearing = bearingDefectG * m
+        let x = unbalance * s1 + misalignment * (s2 + 0.5 * s3) + bearing * sb
+        let y = unbalance * c1 + misalignment * (0.5 * s2 + 0.3 * s3) + 0.7 * bearing * sb
+        let z = 1 + 0.3 * unbalance * s1 + 1.5 * misalignment * (s2 + s3) + 0.4 * bearing * sb
+        return (x, y, z)
+    }
+
+    /// The motor temperature at `seconds` after the origin, °C; it rises with the vibration ramp
+    /// (a failing bearing heats up).
+    public func temperature(atSeconds t: Double) -> Double {
+        temperatureC + temperatureDriftCPerMinute * t / 60 + 2 * (rampMultiplier(atSeconds: t) - 1)
+    }
+}
+
+/// Noise for one simulated sensor: a seeded Gaussian sequence.
+public struct NoiseSource: Sendable {
+    private var generator: SplitMix64
+    public let rmsG: Double
+    public init(seed: UInt64, rmsG: Double) {
+        generator = SplitMix64(seed: seed)
+        self.rmsG = rmsG
+    }
+    public mutating func next() -> Double { rmsG == 0 ? 0 : rmsG * generator.nextGaussian() }
+}

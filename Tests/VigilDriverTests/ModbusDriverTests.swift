@@ -1,0 +1,149 @@
+import Testing
+import VigilBase
+import VigilDrivers
+import VigilHAL
+import VigilSimulation
+
+/// Register-map decoding, request planning, the simulated RS-485 line's faults and the poller's
+/// back-off.
+@Suite struct ModbusDriverTests {
+    func decode(_ type: ModbusPoint.ValueType, _ order: ModbusPoint.ByteOrder, _ words: [UInt16], scale: Double = 1, offset: Double = 0) -> Double? {
+        let p = ModbusPoint(table: .holdingRegisters, address: 0, type: type, order: order, scale: scale, offset: offset)
+        return words.withUnsafeBufferPointer { p.decode($0) }
+    }
+
+    @Test func everyTypeAndByteOrderDecodes() {
+        // 1.5 as float32 is 0x3FC00000: bytes A=3F B=C0 C=00 D=00.
+        #expect(decode(.float32, .abcd, [0x3FC0, 0x0000]) == 1.5)
+        #expect(decode(.float32, .cdab, [0x0000, 0x3FC0]) == 1.5)
+        #expect(decode(.float32, .badc, [0xC03F, 0x0000]) == 1.5)
+        #expect(decode(.float32, .dcba, [0x0000, 0xC03F]) == 1.5)
+        #expect(decode(.int16, .abcd, [0xFB2E]) == -1234)
+        #expect(decode(.uint16, .abcd, [0xD431]) == 54321)
+        #expect(decode(.int32, .abcd, [0xF8A4, 0x32EB]) == -123456789)
+        #expect(decode(.uint32, .cdab, [0x5E00, 0xB2D0]) == 3_000_000_000)
+        #expect(decode(.uint16, .abcd, [2150], scale: 0.01, offset: -10) == 11.5)
+        #expect(decode(.float32, .abcd, [0x7FC0, 0x0000]) == nil) // NaN is not a measurement
+    }
+
+    @Test func pointsAreGroupedIntoFewRequests() {
+        let points = [
+            ModbusPoint(table: .holdingRegisters, address: 5203, type: .int16),
+            ModbusPoint(table: .holdingRegisters, address: 5201, type: .uint16),
+            ModbusPoint(table: .holdingRegisters, address: 5205, type: .uint16),
+            ModbusPoint(table: .holdingRegisters, address: 6000, type: .float32),
+            ModbusPoint(table: .inputRegisters, address: 0, type: .uint16),
+            ModbusPoint(table: .coils, address: 3, type: .bool),
+        ]
+        let gapless = ModbusDevice(unit: 1, points: points, timeoutNanoseconds: 1, retries: 0).requests
+        #expect(gapless.count == 6) // no gaps bridged: every point alone
+        let bridged = ModbusDevice(unit: 1, points: points, timeoutNanoseconds: 1, retries: 0, maximumGap: 2).requests
+        #expect(bridged.count == 4)
+        #expect(bridged.first { $0.table == .holdingRegisters }?.count == 5) // 5201…5205
+    }
+
+    func qm30Line(clock: SimulationClock) -> (SimulatedModbusClient, ModbusSlaveModel) {
+        let line = SimulatedModbusClient(name: "sim-rs485", clock: clock, baud: 19200)
+        let slave = ModbusSlaveModel(unit: 1)
+        slave.holdingRegisters = [5201: 1234, 5202: 0, 5203: 4210, 5204: 0, 5205: 987]
+        line.attach(slave)
+        return (line, slave)
+    }
+
+    func qm30Points() -> [ModbusPoint] {
+        [ModbusPoint(table: .holdingRegisters, address: 5201, type: .uint16, scale: 0.001),
+         ModbusPoint(table: .holdingRegisters, address: 5203, type: .int16, scale: 0.01),
+         ModbusPoint(table: .holdingRegisters, address: 5205, type: .uint16, scale: 0.001)]
+    }
+
+    @Test func aDeviceIsReadDecodedAndTimed() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        let device = ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 1, maximumGap: 1)
+        let before = clock.now
+        #expect(device.poll(line, now: { stamp(clock) }) == nil)
+        #expect(device.readings.map(\.value) == [1.234, 42.1, 0.987])
+        #expect(device.readings.allSatisfy { $0.quality.isGood })
+        // One request: 8 bytes out, 5 + 10 bytes back, at 19 200 baud (0.573 ms per byte), plus
+        // t3.5 and the slave's 2 ms: about 17 ms of line time.
+        let ns = clock.now.nanoseconds(since: before)
+        #expect(ns > 14_000_000 && ns < 20_000_000, "\(ns) ns")
+    }
+
+    @Test func unmappedRegistersRaiseIllegalDataAddress() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        let device = ModbusDevice(unit: 1, points: [ModbusPoint(table: .holdingRegisters, address: 7, type: .uint16)],
+                                  timeoutNanoseconds: 100_000_000, retries: 2)
+        let error = device.poll(line, now: { stamp(clock) })
+        #expect(error?.kind == .modbusException && error?.code == 2)
+        #expect(device.readings[0].quality == .commFault)
+        #expect(line.requestCount == 1) // an exception is not retried
+    }
+
+    @Test(arguments: [
+        (ModbusFault.silent, HALError.Kind.timeout),
+        (.corruptReply, .crc),
+        (.wrongUnit, .badData),
+        (.exception(code: 4), .modbusException),
+        (.slow(nanoseconds: 400_000_000), .timeout),
+    ])
+    func lineFaultsBecomeTypedErrorsAndFaultyReadings(fault: ModbusFault, kind: HALError.Kind) {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        line.inject(fault, unit: 1)
+        let device = ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 1, maximumGap: 1)
+        let error = device.poll(line, now: { stamp(clock) })
+        #expect(error?.kind == kind)
+        #expect(device.readings.allSatisfy { $0.quality == .commFault && $0.value.isNaN && $0.error?.kind == kind })
+        line.inject(nil, unit: 1)
+        #expect(device.poll(line, now: { stamp(clock) }) == nil)
+        #expect(device.readings[1].value == 42.1)
+    }
+
+    @Test func aSlowButInTimeSlaveIsRead() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        line.inject(.slow(nanoseconds: 150_000_000), unit: 1)
+        let device = ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 0, maximumGap: 1)
+        #expect(device.poll(line, now: { stamp(clock) }) == nil)
+    }
+
+    @Test func intermittentCRCErrorsAreRetried() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        line.inject(.intermittentCRC(probability: 0.3), unit: 1)
+        let device = ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 3, maximumGap: 1)
+        var failures = 0
+        for _ in 0..<200 where device.poll(line, now: { stamp(clock) }) != nil { failures += 1 }
+        // Four tries at 30 %: about 0.8 % of polls fail.
+        #expect(failures < 10)
+        #expect(line.requestCount > 240)
+    }
+
+    @Test func aDeadSlaveIsBackedOffAndDoesNotStarveItsNeighbour() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        let neighbour = ModbusSlaveModel(unit: 2)
+        neighbour.inputRegisters = [0: 77]
+        line.attach(neighbour)
+        let poller = ModbusPoller(client: line, maximumBackoffNanoseconds: 4_000_000_000)
+        let dead = poller.add(ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 0, maximumGap: 1),
+                              intervalNanoseconds: 500_000_000)
+        let alive = poller.add(ModbusDevice(unit: 2, points: [ModbusPoint(table: .inputRegisters, address: 0, type: .uint16)],
+                                            timeoutNanoseconds: 200_000_000, retries: 0), intervalNanoseconds: 500_000_000)
+        line.inject(.silent, unit: 1)
+        for _ in 0..<600 {
+            poller.pollDue(now: { stamp(clock) })
+            clock.advance(byNanoseconds: 50_000_000)
+        }
+        // 30 s: a healthy slave would be polled ≈ 60 times; the dead one backs off to every 4 s.
+        #expect(poller.errorCounts[dead] <= 12, "dead slave polled \(poller.errorCounts[dead]) times")
+        #expect(poller.consecutiveFailures(of: dead) == poller.errorCounts[dead])
+        #expect(poller.pollCounts[alive] >= 50, "\(String(describing: poller.devices[alive].readings[0].error))")
+        #expect(poller.devices[alive].readings[0].value == 77)
+        line.inject(nil, unit: 1)
+        for _ in 0..<100 { poller.pollDue(now: { stamp(clock) }); clock.advance(byNanoseconds: 50_000_000) }
+        #expect(poller.consecutiveFailures(of: dead) == 0)
+    }
+}
