@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "CPahoMQTT", providers: [.apt(["libpaho-mqtt-dev", "libssl-dev"])]),
         // ioctls, CPU_SET and other macros Swift cannot call.
         .target(name: "CVigilSys"),
+        // libmodbus's custom-RTS callback, for a GPIO driver-enable line.
+        .target(name: "CVigilModbus", dependencies: ["CModbus"]),
 
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
@@ -33,6 +35,12 @@ let package = Package(
         .target(name: "VigilInterlock", dependencies: ["VigilBase"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
         .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
+
+        // MARK: Hardware: capabilities, drivers generic over them, and the two backends.
+        .target(name: "VigilHAL", dependencies: ["VigilBase"]),
+        .target(name: "VigilDrivers", dependencies: ["VigilBase", "VigilHAL"]),
+        .target(name: "VigilHALLinux", dependencies: ["VigilHAL", "CGPIOD", "CI2C", "CModbus", "CVigilModbus", "CVigilSys"]),
+        .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilHAL", "VigilDSP", "CVigilSys"]),
 
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
@@ -48,6 +56,7 @@ let package = Package(
         .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
+        .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),
     ]
 )

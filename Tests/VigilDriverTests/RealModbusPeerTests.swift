@@ -1,0 +1,171 @@
+import Glibc
+import Testing
+import TestSupport
+import VigilBase
+import VigilDrivers
+import VigilHAL
+import VigilHALLinux
+import VigilSimulation
+
+/// libmodbus (through `LinuxModbusClient`) against a real Modbus peer: pymodbus's RTU server on one
+/// end of a socat pseudo-terminal pair, and its TCP server on loopback. See Tests/Peers/modbus_peer.py
+/// for the register map.
+@Suite(.serialized) struct RealModbusPeerTests {
+    static var python: String {
+        if let p = getenv("VIGIL_PYTHON") { return String(cString: p) }
+        return TestPaths.repositoryRoot + "/.cache/venv/bin/python3"
+    }
+    static var peerScript: String { TestPaths.repositoryRoot + "/Tests/Peers/modbus_peer.py" }
+
+    /// A pty pair from socat plus a peer on its far end; both killed when the test ends.
+    final class SerialPeer {
+        let directory = TestPaths.makeTemporaryDirectory("vigil-modbus")
+        var socat: ChildProcess?
+        var peer: ChildProcess?
+        var near: String { directory + "/vigil" }
+        var far: String { directory + "/peer" }
+
+        init(mode: String) throws {
+            guard let socatPath = TestPaths.which("socat") else { throw SetupError("socat is not installed: run Scripts/setup") }
+            socat = try ChildProcess(socatPath, ["pty,raw,echo=0,link=\(near)", "pty,raw,echo=0,link=\(far)"])
+            let deadline = monotonicSeconds() + 10
+            while !(TestPaths.exists(near) && TestPaths.exists(far)) {
+                guard monotonicSeconds() < deadline else { throw SetupError("socat made no pty pair: \(socat?.stderrSoFar ?? "")") }
+                usleep(20_000)
+            }
+            peer = try ChildProcess(RealModbusPeerTests.python, [RealModbusPeerTests.peerScript, mode, far, "19200"])
+            guard peer!.waitForOutput(timeoutSeconds: 30, { $0.contains("ready") }) else {
+                throw SetupError("the Modbus peer did not start: \(peer!.stderrSoFar)")
+            }
+            usleep(300_000) // the server opens the port after printing
+        }
+
+        deinit {
+            peer?.signal(SIGKILL)
+            _ = peer?.finish(timeoutSeconds: 5)
+            socat?.signal(SIGKILL)
+            _ = socat?.finish(timeoutSeconds: 5)
+            TestPaths.removeTree(directory)
+        }
+    }
+
+    struct SetupError: Error, CustomStringConvertible {
+        let description: String
+        init(_ d: String) { description = d }
+    }
+
+    static func mixedPoints() -> [ModbusPoint] {
+        [ModbusPoint(table: .holdingRegisters, address: 0, type: .int16),
+         ModbusPoint(table: .holdingRegisters, address: 1, type: .uint16, scale: 0.01),
+         ModbusPoint(table: .holdingRegisters, address: 2, type: .int32),
+         ModbusPoint(table: .holdingRegisters, address: 4, type: .uint32, order: .cdab),
+         ModbusPoint(table: .holdingRegisters, address: 6, type: .float32),
+         ModbusPoint(table: .holdingRegisters, address: 8, type: .float32, order: .cdab),
+         ModbusPoint(table: .holdingRegisters, address: 10, type: .float32, order: .badc),
+         ModbusPoint(table: .holdingRegisters, address: 12, type: .float32, order: .dcba),
+         ModbusPoint(table: .inputRegisters, address: 101, type: .uint16, scale: 0.1, offset: -50),
+         ModbusPoint(table: .coils, address: 3, type: .bool),
+         ModbusPoint(table: .discreteInputs, address: 1, type: .bool)]
+    }
+    static let expected: [Double] = [-1234, 543.21, -123456789, 3_000_000_000, 21.5, -0.125, 1.5, 1.5, 150, 1, 1]
+
+    func check(_ device: ModbusDevice, _ client: LinuxModbusClient) {
+        let error = device.poll(client) { Timestamp(monotonic: MonotonicInstant(nanoseconds: 1), wallClock: .epoch, clockSync: .synchronized) }
+        #expect(error == nil, "\(String(describing: error))")
+        for (reading, want) in zip(device.readings, Self.expected) {
+            #expect(abs(reading.value - want) < 1e-9 * max(1, abs(want)), "got \(reading.value), want \(want)")
+            #expect(reading.quality.isGood)
+        }
+        // Registers 2…13 in one request, 0…1 bridged in: 4 requests for 4 tables.
+        #expect(device.requests.count == 4)
+    }
+
+    @Test func rtuMixedTypesAndWordOrdersThroughAPty() throws {
+        let peer = try SerialPeer(mode: "rtu")
+        // The driver-enable line is a simulated GPIO output here: it must pulse around every request.
+        let chip = SimulatedGPIOChip(label: "sim", lineNames: ["DE"], clock: .system())
+        let de = try chip.requestOutput(offset: 0, consumer: "vigil", settings: .init())
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1,
+                                           direction: .gpio(de, turnaroundMicroseconds: 100))
+        let device = ModbusDevice(unit: 1, points: Self.mixedPoints(), timeoutNanoseconds: 1_000_000_000, retries: 1, maximumGap: 2)
+        check(device, client)
+        #expect(client.driverEnableToggles >= 8, "DE toggled \(client.driverEnableToggles) times")
+        #expect(client.driverEnableError == nil)
+        #expect(try chip.physicalLevel(of: "DE") == false) // receiving between requests
+    }
+
+    @Test func rtuExceptionThenRecovery() throws {
+        let peer = try SerialPeer(mode: "rtu")
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+        client.responseTimeoutNanoseconds = 300_000_000
+        var words = [UInt16](repeating: 0, count: 4)
+        // Past the end of the map: exception 2 from the peer.
+        let exception = #expect(throws: HALError.self) {
+            try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
+                try client.readRegisters(unit: 1, table: .holdingRegisters, address: 12, into: w)
+            }
+        }
+        #expect(exception?.kind == .modbusException && exception?.code == 2)
+        // And the line still works afterwards.
+        try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
+            try client.readRegisters(unit: 1, table: .holdingRegisters, address: 0, into: w)
+        }
+        #expect(words[0] == UInt16(bitPattern: -1234))
+    }
+
+    @Test func rtuBadCRCWrongUnitAndSilenceFromAFaultyPeer() throws {
+        let peer = try SerialPeer(mode: "faulty-rtu")
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+        client.responseTimeoutNanoseconds = 500_000_000
+        var words = [UInt16](repeating: 0, count: 2)
+        for (unit, kind) in [(UInt8(7), HALError.Kind.crc), (8, .badData)] {
+            let error = #expect(throws: HALError.self) {
+                try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
+                    try client.readRegisters(unit: unit, table: .holdingRegisters, address: 0, into: w)
+                }
+            }
+            #expect(error?.kind == kind, "unit \(unit): \(String(describing: error))")
+        }
+        // Unit 5 gets no answer at all: a timeout after the configured 0.5 s, not a hang.
+        let start = monotonicSeconds()
+        let timeout = #expect(throws: HALError.self) {
+            try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
+                try client.readRegisters(unit: 5, table: .holdingRegisters, address: 0, into: w)
+            }
+        }
+        #expect(timeout?.kind == .timeout)
+        #expect(monotonicSeconds() - start < 1.5)
+    }
+
+    @Test func kernelDirectionOnAPtyIsRefusedClearly() throws {
+        let peer = try SerialPeer(mode: "rtu")
+        // A pty has no RS-485 mode: the profile demanded it, so opening must fail and say why.
+        let error = #expect(throws: HALError.self) {
+            _ = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .kernel)
+        }
+        #expect(error?.kind == .unsupported)
+        #expect(error?.description.contains("TIOCSRS485") == true)
+    }
+
+    @Test func tcpMixedTypesOnLoopback() throws {
+        let port = 20000 + Int(getpid() % 20000)
+        let peer = try ChildProcess(Self.python, [Self.peerScript, "tcp", String(port)])
+        defer { peer.signal(SIGKILL); _ = peer.finish(timeoutSeconds: 5) }
+        #expect(peer.waitForOutput(timeoutSeconds: 30) { $0.contains("ready") })
+        var client: LinuxModbusClient?
+        let deadline = monotonicSeconds() + 10
+        while client == nil && monotonicSeconds() < deadline {
+            client = try? LinuxModbusClient(tcpHost: "127.0.0.1", port: port)
+            if client == nil { usleep(100_000) }
+        }
+        let connected = try #require(client)
+        check(ModbusDevice(unit: 1, points: Self.mixedPoints(), timeoutNanoseconds: 1_000_000_000, retries: 0, maximumGap: 2), connected)
+    }
+
+    @Test func aMissingPortIsNoDevice() {
+        let error = #expect(throws: HALError.self) {
+            _ = try LinuxModbusClient(rtuDevice: "/dev/vigil-no-such-port", baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+        }
+        #expect(error?.kind == .noDevice)
+    }
+}
