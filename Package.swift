@@ -42,6 +42,13 @@ let package = Package(
         .target(name: "VigilHALLinux", dependencies: ["VigilHAL", "CGPIOD", "CI2C", "CModbus", "CVigilModbus", "CVigilSys"]),
         .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilHAL", "VigilDSP", "CVigilSys"]),
 
+        // MARK: The real-time loop and the node that runs in it (the composition root).
+        .target(name: "VigilLoop", dependencies: ["VigilBase", "VigilHAL", "CVigilSys"]),
+        .target(name: "VigilRuntime", dependencies: [
+            "VigilBase", "VigilBoard", "VigilDSP", "VigilInterlock", "VigilHAL", "VigilDrivers",
+            "VigilSimulation", "VigilHALLinux", "VigilLoop", "CVigilSys",
+        ]),
+
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
             "VigilBase", "VigilBoard",
@@ -57,6 +64,7 @@ let package = Package(
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilRuntimeTests", dependencies: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "TestSupport"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),
     ]
 )

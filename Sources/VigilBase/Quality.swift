@@ -2,7 +2,7 @@
 ///
 /// An empty set means *good*. Flags accumulate: a value can be both stale and out of range.
 /// The raw bits are part of the frame format (see `docs/frame-format.md`): never renumber them.
-public struct Quality: OptionSet, Sendable, Hashable, Codable {
+public struct Quality: OptionSet, Sendable, Hashable, Codable, BitwiseCopyable {
     public let rawValue: UInt8
     public init(rawValue: UInt8) { self.rawValue = rawValue }
 

@@ -1,6 +1,6 @@
 /// A point on the monotonic clock (`CLOCK_MONOTONIC`), in nanoseconds since an arbitrary origin
 /// (boot on Linux). Never goes backwards; unaffected by wall-clock steps.
-public struct MonotonicInstant: Sendable, Hashable, Comparable, Codable {
+public struct MonotonicInstant: Sendable, Hashable, Comparable, Codable, BitwiseCopyable {
     public var nanoseconds: Int64
     @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
 
@@ -23,7 +23,7 @@ public struct MonotonicInstant: Sendable, Hashable, Comparable, Codable {
 
 /// A wall-clock time (`CLOCK_REALTIME`) in microseconds since the Unix epoch, UTC.
 /// Can step backwards or forwards when the clock is set; never use it to measure intervals.
-public struct WallClockTime: Sendable, Hashable, Comparable, Codable {
+public struct WallClockTime: Sendable, Hashable, Comparable, Codable, BitwiseCopyable {
     public var microsecondsSinceEpoch: Int64
     @inlinable public init(microsecondsSinceEpoch: Int64) { self.microsecondsSinceEpoch = microsecondsSinceEpoch }
     public static let epoch = WallClockTime(microsecondsSinceEpoch: 0)
@@ -34,7 +34,7 @@ public struct WallClockTime: Sendable, Hashable, Comparable, Codable {
 
 /// Whether the system clock is disciplined by NTP/PTP, as the kernel reports it (`adjtimex`).
 /// The raw values are part of the frame format.
-public enum ClockSyncState: UInt8, Sendable, Codable, CaseIterable {
+public enum ClockSyncState: UInt8, Sendable, Codable, CaseIterable, BitwiseCopyable {
     /// Not known (no kernel query made yet, or a simulated clock without a sync model).
     case unknown = 0
     /// The kernel says the clock is unsynchronised (`STA_UNSYNC` / `TIME_ERROR`).
@@ -52,7 +52,7 @@ public enum ClockSyncState: UInt8, Sendable, Codable, CaseIterable {
 }
 
 /// Both clocks read at one moment, plus the sync state of the wall clock.
-public struct Timestamp: Sendable, Hashable, Codable {
+public struct Timestamp: Sendable, Hashable, Codable, BitwiseCopyable {
     public var monotonic: MonotonicInstant
     public var wallClock: WallClockTime
     public var clockSync: ClockSyncState

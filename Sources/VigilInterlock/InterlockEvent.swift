@@ -1,8 +1,8 @@
 import VigilBase
 
 /// A change the interlock reports: kept locally and sent upward as an event frame.
-public struct InterlockEvent: Sendable, Equatable {
-    public enum Kind: UInt8, Sendable, CaseIterable {
+public struct InterlockEvent: Sendable, Equatable, BitwiseCopyable {
+    public enum Kind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
         /// Every permissive is on: the machine may run.
         case armed = 1
         /// A warn rule became active.
@@ -30,6 +30,16 @@ public struct InterlockEvent: Sendable, Equatable {
     public var limit: Double
     /// For `.fault`: the ``FaultReason`` raw value; for `.systemFault`: the ``SystemFault`` bits.
     public var reason: UInt8
+
+    public init(kind: Kind, time: MonotonicInstant, rule: Int, channel: Int, value: Double, limit: Double, reason: UInt8) {
+        self.kind = kind
+        self.time = time
+        self.rule = rule
+        self.channel = channel
+        self.value = value
+        self.limit = limit
+        self.reason = reason
+    }
 }
 
 /// Faults of the node itself, not of one input; any of them drops every permissive.

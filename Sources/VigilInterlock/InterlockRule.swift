@@ -59,7 +59,7 @@ public struct InterlockRule: Sendable, Equatable {
 }
 
 /// The latest sample of one channel, as the loop hands it to the interlock.
-public struct ChannelSample: Sendable, Equatable {
+public struct ChannelSample: Sendable, Equatable, BitwiseCopyable {
     public var value: Double
     public var quality: Quality
     /// When the value was measured (the loop's monotonic clock).

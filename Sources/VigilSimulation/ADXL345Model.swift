@@ -23,7 +23,7 @@ public final class ADXL345Model: I2CDeviceModel {
     public static let fifoDepth = 32
 
     private var registers = [UInt8](repeating: 0, count: 64)
-    private var fifo: [(Int16, Int16, Int16)] = []
+    private var fifo = SampleFIFO(depth: 32)
     private var overrun = false
     private var measuring = false
     /// Index of the next sample the part will produce, counted from when measurement started.
@@ -41,7 +41,6 @@ public final class ADXL345Model: I2CDeviceModel {
         self.scenario = scenario
         scenarioOrigin = origin
         noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
-        fifo.reserveCapacity(Self.fifoDepth)
         registers[Int(Register.deviceID)] = Self.partID
         registers[Int(Register.bandwidthRate)] = 0x0A // 100 Hz, the reset value
     }
@@ -91,7 +90,7 @@ public final class ADXL345Model: I2CDeviceModel {
             measuring = measure
         case Register.fifoControl:
             // Changing mode clears the FIFO.
-            fifo.removeAll(keepingCapacity: true)
+            fifo.removeAll()
             overrun = false
         case Register.bandwidthRate:
             // A new rate restarts the sample clock.
@@ -150,12 +149,12 @@ public final class ADXL345Model: I2CDeviceModel {
             let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
             switch fifoMode {
             case 0: // bypass: only the newest sample is kept
-                fifo.removeAll(keepingCapacity: true)
+                fifo.removeAll()
                 fifo.append(sample)
             case 1: // FIFO: stops collecting when full
                 if fifo.count < Self.fifoDepth { fifo.append(sample) } else { overrun = true }
             default: // stream (and trigger): the oldest entry is overwritten
-                if fifo.count == Self.fifoDepth {
+                if fifo.isFull {
                     fifo.removeFirst()
                     overrun = true
                 }

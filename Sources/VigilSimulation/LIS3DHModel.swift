@@ -20,7 +20,7 @@ public final class LIS3DHModel: I2CDeviceModel {
     public static let fifoDepth = 32
 
     private var registers = [UInt8](repeating: 0, count: 64)
-    private var fifo: [(Int16, Int16, Int16)] = []
+    private var fifo = SampleFIFO(depth: 32)
     private var overrun = false
     private var rateStart = MonotonicInstant.zero
     private var nextSampleIndex: Int64 = 0
@@ -35,7 +35,6 @@ public final class LIS3DHModel: I2CDeviceModel {
         noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
         registers[Int(Register.whoAmI)] = Self.partID
         registers[Int(Register.control1)] = 0x07 // power-down, all axes enabled
-        fifo.reserveCapacity(Self.fifoDepth)
     }
 
     /// Output data rate for CTRL_REG1's ODR bits (7:4) in normal / high-resolution mode; 0 is power-down.
@@ -92,7 +91,7 @@ public final class LIS3DHModel: I2CDeviceModel {
             nextSampleIndex = 0
         }
         if r == Register.fifoControl || r == Register.control5 {
-            fifo.removeAll(keepingCapacity: true)
+            fifo.removeAll()
             overrun = false
         }
     }
@@ -133,8 +132,8 @@ public final class LIS3DHModel: I2CDeviceModel {
             let t = Double(rateStart.nanoseconds(since: scenarioOrigin)) / 1e9 + Double(index) / rate
             let g = scenario.acceleration(atSeconds: t, extraFactor: vibrationFactor)
             let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
-            if keep == 1 { fifo.removeAll(keepingCapacity: true) }
-            if fifo.count == Self.fifoDepth {
+            if keep == 1 { fifo.removeAll() }
+            if fifo.isFull {
                 fifo.removeFirst()
                 overrun = true
             }

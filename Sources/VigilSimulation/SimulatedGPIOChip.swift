@@ -22,17 +22,27 @@ public final class SimulatedGPIOChip: GPIOChip {
         var bias = LineBias.asIs
         var edges: EdgeSelection = []
         var outputLevel = false
-        var events: [EdgeEvent] = []
+        /// The kernel's per-line event FIFO: fixed storage, oldest at `eventHead`.
+        var events: [EdgeEvent]
+        var eventHead = 0
+        var eventCount = 0
         var lastLevel = false
         var pulseHz = 0.0
         var pulseStart = MonotonicInstant.zero
         var pulsesEmitted: Int64 = 0
-        init(name: String) { self.name = name; events.reserveCapacity(Self.eventQueueDepth) }
+        /// When a requested output last changed level.
+        var lastOutputChange: MonotonicInstant?
+        init(name: String) {
+            self.name = name
+            events = Array(repeating: EdgeEvent(rising: false, time: .zero), count: Self.eventQueueDepth)
+        }
         /// As the kernel's GPIO character device: 16 queued events per line; older ones are lost.
         static let eventQueueDepth = 16
     }
 
     private var lines: [LineState]
+    /// The loop thread and the outside world share the chip.
+    let lock = SimulationLock()
 
     public init(label: String, name: String = "gpiochip-sim", lineNames: [String], clock: SimulationClock) {
         self.label = label
@@ -47,34 +57,52 @@ public final class SimulatedGPIOChip: GPIOChip {
 
     /// Drives `line` to a physical level from outside (a switch, a relay contact); nil lets it float.
     public func drive(_ line: String, to level: Bool?) throws(HALError) {
-        let state = try self.line(named: line)
-        let before = physicalLevel(state)
-        state.external = level
-        record(state, from: before)
+        try lock.withLock { () throws(HALError) in
+            let state = try self.line(named: line)
+            advancePulses(state)
+            let before = physicalLevel(state)
+            state.external = level
+            record(state, from: before)
+        }
     }
 
     /// Puts a square wave of `hz` pulses per second on `line` (0 stops it), e.g. a tachometer.
     public func setPulseTrain(_ line: String, hz: Double) throws(HALError) {
-        let state = try self.line(named: line)
-        advancePulses(state)
-        state.pulseHz = hz
-        state.pulseStart = clock.now
-        state.pulsesEmitted = 0
+        try lock.withLock { () throws(HALError) in
+            let state = try self.line(named: line)
+            advancePulses(state)
+            state.pulseHz = hz
+            state.pulseStart = clock.now
+            state.pulsesEmitted = 0
+        }
     }
 
     /// The physical level of `line` now, as a voltmeter would read it.
     public func physicalLevel(of line: String) throws(HALError) -> Bool {
-        let state = try self.line(named: line)
-        advancePulses(state)
-        return physicalLevel(state)
+        try lock.withLock { () throws(HALError) in
+            let state = try self.line(named: line)
+            advancePulses(state)
+            return physicalLevel(state)
+        }
+    }
+
+    /// When a requested output on `line` last changed level (nil: never).
+    public func lastOutputChange(of line: String) throws(HALError) -> MonotonicInstant? {
+        try lock.withLock { () throws(HALError) in try self.line(named: line).lastOutputChange }
     }
 
     /// The consumer holding `line`, if requested.
-    public func consumer(of line: String) throws(HALError) -> String? { try self.line(named: line).consumer }
+    public func consumer(of line: String) throws(HALError) -> String? {
+        try lock.withLock { () throws(HALError) in try self.line(named: line).consumer }
+    }
 
     // MARK: GPIOChip
 
     public func lineInfo(offset: Int) throws(HALError) -> GPIOLineInfo {
+        try lock.withLock { () throws(HALError) in try lineInfoLocked(offset: offset) }
+    }
+
+    private func lineInfoLocked(offset: Int) throws(HALError) -> GPIOLineInfo {
         guard lines.indices.contains(offset) else { throw HALError(.invalidArgument, code: 22, operation: "gpio line info") }
         let s = lines[offset]
         return GPIOLineInfo(offset: offset, name: s.name, consumer: s.consumer, direction: s.direction, activeLow: s.activeLow, bias: s.bias)
@@ -85,28 +113,42 @@ public final class SimulatedGPIOChip: GPIOChip {
     }
 
     public func requestInput(offset: Int, consumer: String, settings: InputLineSettings) throws(HALError) -> SimulatedGPIOLine {
+        try lock.withLock { () throws(HALError) in try requestInputLocked(offset: offset, consumer: consumer, settings: settings) }
+    }
+
+    private func requestInputLocked(offset: Int, consumer: String, settings: InputLineSettings) throws(HALError) -> SimulatedGPIOLine {
         let s = try claim(offset, consumer: consumer, operation: "gpio request input")
         s.direction = .input
         s.activeLow = settings.activeLow
         s.bias = settings.bias
         s.edges = settings.edges
-        s.events.removeAll(keepingCapacity: true)
+        s.eventHead = 0
+        s.eventCount = 0
         s.lastLevel = physicalLevel(s)
         return SimulatedGPIOLine(chip: self, state: s)
     }
 
     public func requestOutput(offset: Int, consumer: String, settings: OutputLineSettings) throws(HALError) -> SimulatedGPIOLine {
+        try lock.withLock { () throws(HALError) in try requestOutputLocked(offset: offset, consumer: consumer, settings: settings) }
+    }
+
+    private func requestOutputLocked(offset: Int, consumer: String, settings: OutputLineSettings) throws(HALError) -> SimulatedGPIOLine {
         let s = try claim(offset, consumer: consumer, operation: "gpio request output")
         s.direction = .output
         s.activeLow = settings.activeLow
         s.edges = []
         s.outputLevel = settings.initialValue != settings.activeLow
+        s.lastOutputChange = clock.now
         return SimulatedGPIOLine(chip: self, state: s)
     }
 
     // MARK: Internals used by lines
 
     func release(_ s: LineState) {
+        lock.withLock { releaseLocked(s) }
+    }
+
+    private func releaseLocked(_ s: LineState) {
         let before = physicalLevel(s)
         s.consumer = nil
         s.direction = .input
@@ -147,8 +189,12 @@ public final class SimulatedGPIOChip: GPIOChip {
     private func queue(_ s: LineState, _ event: EdgeEvent) {
         let wanted: EdgeSelection = event.rising ? .rising : .falling
         guard s.edges.contains(wanted) else { return }
-        if s.events.count == LineState.eventQueueDepth { s.events.removeFirst() }
-        s.events.append(event)
+        if s.eventCount == LineState.eventQueueDepth {
+            s.eventHead = (s.eventHead + 1) % LineState.eventQueueDepth
+            s.eventCount -= 1
+        }
+        s.events[(s.eventHead + s.eventCount) % LineState.eventQueueDepth] = event
+        s.eventCount += 1
     }
 
     private func claim(_ offset: Int, consumer: String, operation: StaticString) throws(HALError) -> LineState {
@@ -178,21 +224,33 @@ public final class SimulatedGPIOLine: DigitalInput, DigitalOutput, EdgeEventSour
     deinit { chip.release(state) }
 
     public func read() throws(HALError) -> Bool {
-        chip.advancePulses(state)
-        let physical = chip.physicalLevel(state)
-        return physical != state.activeLow
+        chip.lock.withLock {
+            chip.advancePulses(state)
+            let physical = chip.physicalLevel(state)
+            return physical != state.activeLow
+        }
     }
 
     public func write(_ active: Bool) throws(HALError) {
         guard state.direction == .output else { throw HALError(.invalidArgument, code: 1, operation: "gpio set value") }
-        state.outputLevel = active != state.activeLow
+        chip.lock.withLock {
+            let level = active != state.activeLow
+            if level != state.outputLevel {
+                state.outputLevel = level
+                state.lastOutputChange = chip.clock.now
+            }
+        }
     }
 
     public func readEvents(into buffer: UnsafeMutableBufferPointer<EdgeEvent>) throws(HALError) -> Int {
-        chip.advancePulses(state)
-        let n = min(buffer.count, state.events.count)
-        for i in 0..<n { buffer[i] = state.events[i] }
-        state.events.removeFirst(n)
-        return n
+        chip.lock.withLock {
+            chip.advancePulses(state)
+            let n = min(buffer.count, state.eventCount)
+            let depth = SimulatedGPIOChip.LineState.eventQueueDepth
+            for i in 0..<n { buffer[i] = state.events[(state.eventHead + i) % depth] }
+            state.eventHead = (state.eventHead + n) % depth
+            state.eventCount -= n
+            return n
+        }
     }
 }

@@ -1,0 +1,64 @@
+import CVigilSys
+import Glibc
+import Synchronization
+import VigilBase
+import VigilDrivers
+import VigilHAL
+import VigilInterlock
+import VigilLoop
+
+/// The one owner of a Modbus port, on its own thread: polls the port's devices at their
+/// intervals (with back-off from dead slaves) and publishes each point's reading to the loop's
+/// mailboxes. Modbus round trips take milliseconds to seconds; here they cannot delay the
+/// interlock decision.
+public final class ModbusWorker<Client: ModbusClient>: @unchecked Sendable {
+    public let poller: ModbusPoller<Client>
+    /// Per device: the mailbox of each point.
+    private let targets: [[Mailbox<ChannelSample>]]
+    private let stopFlag = Atomic<Bool>(false)
+    private var thread: pthread_t?
+    private let now: () -> Timestamp
+
+    public init(client: Client, devices: [(ModbusDevice, intervalNanoseconds: Int64, mailboxes: [Mailbox<ChannelSample>])],
+                now: @escaping () -> Timestamp) {
+        poller = ModbusPoller(client: client)
+        for d in devices { poller.add(d.0, intervalNanoseconds: d.intervalNanoseconds) }
+        targets = devices.map(\.mailboxes)
+        self.now = now
+    }
+
+    deinit { stop() }
+
+    /// Polls whatever is due once and publishes (tests drive the worker with this).
+    public func pollOnce() {
+        poller.pollDue(now: now)
+        for (d, mailboxes) in targets.enumerated() {
+            let readings = poller.devices[d].readings
+            for (i, mailbox) in mailboxes.enumerated() {
+                let r = readings[i]
+                mailbox.publish(ChannelSample(value: r.value, quality: r.quality, time: r.time.monotonic))
+            }
+        }
+    }
+
+    public func start() {
+        if case .success(let handle) = startThread({ self.run() }) { thread = handle }
+    }
+
+    private func run() {
+        while !stopFlag.load(ordering: .acquiring) {
+            pollOnce()
+            // Sleep until the next device is due, but wake at least every 50 ms to notice a stop.
+            let next = min(poller.nextDueTime.nanoseconds, vigil_monotonic_ns() + 50_000_000)
+            _ = vigil_sleep_until_monotonic_ns(max(next, vigil_monotonic_ns() + 1_000_000))
+        }
+    }
+
+    public func stop() {
+        stopFlag.store(true, ordering: .releasing)
+        if let t = thread {
+            pthread_join(t, nil)
+            thread = nil
+        }
+    }
+}

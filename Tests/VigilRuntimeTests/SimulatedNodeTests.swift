@@ -1,0 +1,156 @@
+import Testing
+import TestSupport
+import VigilBase
+import VigilBoard
+import VigilInterlock
+import VigilLoop
+import VigilRuntime
+import VigilSimulation
+
+/// The whole node cycle on the simulator board, stepped one period at a time on a manual clock:
+/// the same drivers, interlock and outputs the agent runs, against register-level device models.
+final class SimulatedNode {
+    let loaded: LoadedProfile
+    let clock = SimulationClock.manual()
+    /// The Modbus thread's own time line, kept level with the loop's.
+    let modbusClock = SimulationClock.manual()
+    let board: SimulatedBoard
+    let cycle: NodeCycle<SimulatedPlatform>
+    let workers: [ModbusWorker<SimulatedModbusClient>]
+    var index: Int64 = 0
+    let period: Int64 = 1_000_000
+
+    init(profile: String = "simulator.toml", edit: ((inout String) -> Void)? = nil) throws {
+        var text = TestPaths.readText(TestPaths.repositoryRoot + "/Boards/" + profile)!
+        edit?(&text)
+        loaded = try BoardProfileLoader.load(bytes: Array(text.utf8), path: profile)
+        board = SimulatedBoard(loaded, clock: clock, modbusClock: modbusClock)
+        cycle = try board.makeCycle(loaded)
+        workers = board.makeModbusWorkers(loaded, cycle: cycle)
+        try cycle.startSensors()
+    }
+
+    func channel(_ name: String) -> Int { loaded.channels[name]!.id - 1 }
+    func value(_ name: String) -> ChannelSample { cycle.sample(channel(name)) }
+    var chip: SimulatedGPIOChip { board.chips["sim"]! }
+    func output(_ line: String) -> Bool { (try? chip.physicalLevel(of: line)) ?? false }
+
+    /// Runs `count` periods; Modbus is polled every 100 periods (its own thread in the agent).
+    func step(_ count: Int, modbus: Bool = true) {
+        for _ in 0..<count {
+            let now = clock.now
+            cycle.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true))
+            index += 1
+            if modbus && index % 100 == 0 {
+                let lag = clock.now.nanoseconds(since: modbusClock.now)
+                if lag > 0 { modbusClock.advance(byNanoseconds: lag) }
+                workers.forEach { $0.pollOnce() }
+            }
+            // The cycle's own bus time has already moved the clock; sleep to the next period.
+            let next = now.nanoseconds + period
+            if clock.now.nanoseconds < next { clock.advance(byNanoseconds: next - clock.now.nanoseconds) }
+        }
+    }
+
+    /// Presses the local reset (restart prevention: the permissive needs one after start-up).
+    func pressReset() {
+        cycle.resetRequest.store(true, ordering: .releasing)
+        step(1)
+    }
+}
+
+@Suite(.serialized) struct SimulatedNodeTests {
+    @Test func theNodeMeasuresTheMachineAndArmsAfterAReset() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        // Restart prevention: healthy data alone does not energize the permissive.
+        #expect(node.output("RUN_PERMIT") == false)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT") == true, "states: \(node.cycle.interlockStates)")
+        #expect(node.output("WARN_LAMP") == false)
+        let v = node.value("bearing.x.velocity_rms")
+        // 0.025 g at 24.67 Hz is 1.12 mm/s RMS; misalignment and the bearing tone add a little.
+        #expect(v.quality.isGood && v.value > 0.9 && v.value < 1.6, "\(v)")
+        #expect(abs(node.value("motor.temperature").value - 42) < 0.5)
+        #expect(abs(node.value("shaft.rpm").value - 1480) < 1)
+        #expect(node.value("estop.state").value == 1)
+        let qm30 = node.value("qm30.x_velocity_rms")
+        #expect(qm30.quality.isGood && abs(qm30.value - 1.12) < 0.01, "\(qm30)")
+        // The heartbeat toggles every healthy cycle.
+        let before = node.output("WD_HEARTBEAT")
+        node.step(1)
+        #expect(node.output("WD_HEARTBEAT") != before)
+    }
+
+    @Test func anOpenEStopTripsWithinOnePeriodOfItsSample() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+        let pressed = node.clock.now
+        try node.chip.drive("ESTOP_FB", to: false)
+        var crossing: MonotonicInstant?
+        for _ in 0..<50 where node.output("RUN_PERMIT") {
+            node.step(1)
+            let s = node.value("estop.state")
+            if crossing == nil && s.value == 0 { crossing = s.time }
+        }
+        #expect(node.output("RUN_PERMIT") == false)
+        let dropped = try #require(try node.chip.lastOutputChange(of: "RUN_PERMIT"))
+        let sample = try #require(crossing)
+        // From the sample that crossed the limit to the output: inside that same cycle.
+        let fromSample = dropped.nanoseconds(since: sample)
+        #expect(fromSample >= 0 && fromSample <= 1_000_000 + 1_000_000, "\(fromSample) ns")
+        // From the contact opening: the input's 5 ms debounce plus at most one period and the cycle.
+        let fromContact = dropped.nanoseconds(since: pressed)
+        #expect(fromContact <= 5_000_000 + 1_000_000 + 1_000_000, "\(fromContact) ns")
+        // Closing the e-stop again does not restart the machine: the trip latches until a reset.
+        try node.chip.drive("ESTOP_FB", to: true)
+        node.step(50)
+        #expect(node.output("RUN_PERMIT") == false)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+    }
+
+    @Test func anUnpluggedAccelerometerTripsTheMachine() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+        node.board.buses["sensors"]!.inject(.unplugged, at: 0x53)
+        node.step(10)
+        #expect(node.value("bearing.x.velocity_rms").quality.contains(.commFault))
+        #expect(node.output("RUN_PERMIT") == false)
+        // The TMP102 on the same bus still answers: only the accelerometer's channels are faulty.
+        #expect(node.value("motor.temperature").quality.isGood)
+    }
+
+    @Test func vibrationPastTheLimitTripsAndResetIsRefusedWhileItLasts() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+        node.board.accelerometers["bearing"]!.vibrationFactor = 6 // ≈ 6.7 mm/s: zone D
+        node.step(4000)
+        #expect(node.value("bearing.x.velocity_rms").value > 4.5)
+        #expect(node.output("RUN_PERMIT") == false)
+        #expect(node.output("WARN_LAMP") == true)
+        var refused = false
+        node.pressReset()
+        while let e = node.cycle.events.pop() { if e.kind == .resetRefused { refused = true } }
+        #expect(refused)
+        #expect(node.output("RUN_PERMIT") == false)
+    }
+
+    @Test func aSilentModbusSensorOnlyWarnsByItsPolicy() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        node.pressReset()
+        node.board.ports["rs485"]!.inject(.silent, unit: 1)
+        node.step(3000)
+        #expect(node.value("qm30.z_velocity_rms").quality.contains(.commFault))
+        // on_fault = "warn": the lamp comes on, the machine keeps running.
+        #expect(node.output("WARN_LAMP"))
+        #expect(node.output("RUN_PERMIT"))
+    }
+}
