@@ -13,6 +13,8 @@ let package = Package(
         .library(name: "VigilFrames", targets: ["VigilFrames"]),
         // Fixed-point signal processing; also what Benchmarks/ measures.
         .library(name: "VigilDSP", targets: ["VigilDSP"]),
+        // The node's loop and cycle; what Benchmarks/ runs against cyclictest.
+        .library(name: "VigilRuntime", targets: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

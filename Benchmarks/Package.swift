@@ -11,6 +11,7 @@ let package = Package(
         .executableTarget(name: "vigil-bench", dependencies: [
             "CFFTW", "CBenchAlloc",
             .product(name: "VigilDSP", package: "vigil"),
+            .product(name: "VigilRuntime", package: "vigil"),
         ]),
     ]
 )

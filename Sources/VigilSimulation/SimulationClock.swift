@@ -36,10 +36,13 @@ public final class SimulationClock: @unchecked Sendable {
     }
 
     /// Lets `nanoseconds` pass as a device would take them (a slow reply, a bus transfer): a manual
-    /// clock advances, the system clock sleeps.
+    /// clock advances by exactly that; the system clock sleeps, but only for 1 ms or more (a
+    /// Modbus frame, a slow reply): a sleep of a few hundred µs would overshoot by more than it
+    /// lasts, so single I2C transfers are accounted on the manual clock only.
     public func elapse(nanoseconds: Int64) {
         guard nanoseconds > 0 else { return }
         if followsSystem {
+            guard nanoseconds >= 1_000_000 else { return }
             _ = vigil_sleep_until_monotonic_ns(vigil_monotonic_ns() + nanoseconds)
         } else {
             manualNanoseconds += nanoseconds
