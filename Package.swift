@@ -66,6 +66,7 @@ let package = Package(
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
         .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilLoopTests", dependencies: ["VigilLoop", "VigilHAL"]),
         .testTarget(name: "VigilRuntimeTests", dependencies: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "TestSupport"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "TestSupport"]),
     ]
