@@ -71,12 +71,14 @@ public final class LinuxGPIOChip: GPIOChip {
                             activeLow: Int(gpiod_line_active_state(line)) == GPIOD_LINE_ACTIVE_STATE_LOW, bias: bias)
     }
 
+    /// The first line the kernel names `name` (names need not be unique; libgpiod returns the first).
     public func offset(ofLineNamed name: String) throws(HALError) -> Int? {
-        for offset in 0..<lineCount {
-            let line = try line(offset, operation: "gpio find line")
-            if let n = gpiod_line_name(line), String(cString: n) == name { return offset }
+        guard let line = gpiod_chip_find_line(handle, name) else {
+            // ENOENT: no such line on this chip; anything else is a real failure.
+            if errno == ENOENT { return nil }
+            throw HALError(errno: errno, operation: "gpio find line")
         }
-        return nil
+        return Int(gpiod_line_offset(line))
     }
 
     public func requestInput(offset: Int, consumer: String, settings: InputLineSettings) throws(HALError) -> LinuxGPIOLine {
