@@ -1,1 +1,0 @@
-// Frame codec: see docs/frame-format.md.
