@@ -1,0 +1,38 @@
+import VigilFrames
+
+/// Why an uplink could not connect or send. The message is for a technician: what and where.
+public struct UplinkError: Error, Sendable, CustomStringConvertible {
+    public var message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// A frame on its way out: its type decides topic and QoS, its bytes are final.
+public struct OutgoingFrame: Sendable {
+    public var type: FrameType
+    public var bytes: [UInt8]
+    public init(type: FrameType, bytes: [UInt8]) {
+        self.type = type
+        self.bytes = bytes
+    }
+}
+
+/// A transport that carries frames to a gateway. Adding one is one type conforming to this and
+/// one line in `UplinkFactory.make`.
+///
+/// Calls come from the uplink thread only. `send` returns how many frames from the start of the
+/// batch were delivered as far as the transport can tell (PUBACK for MQTT QoS 1, written for the
+/// others); the spool keeps the rest and the batch is retried after a reconnect.
+public protocol Uplink: AnyObject {
+    /// `mqtt tcp://127.0.0.1:1883`, `udp 10.0.0.5:7000`, …
+    var description: String { get }
+    var isConnected: Bool { get }
+    /// Connects. `birth` is sent first on the new connection; `death` is left as the will where
+    /// the transport has one.
+    func connect(birth: OutgoingFrame, death: OutgoingFrame) throws(UplinkError)
+    func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int
+    /// Sends `death` where the transport can (a clean stop), then closes.
+    func disconnect(death: OutgoingFrame?)
+    /// True once after the gateway asked for a new birth (MQTT `…/cmd/rebirth`).
+    func takeRebirthRequest() -> Bool
+}
