@@ -30,12 +30,16 @@ let package = Package(
         .target(name: "CVigilSys"),
         // libmodbus's custom-RTS callback, for a GPIO driver-enable line.
         .target(name: "CVigilModbus", dependencies: ["CModbus"]),
+        // Paho's macro-initialised option structs and callbacks, as blocking calls with timeouts.
+        .target(name: "CVigilMQTT", dependencies: ["CPahoMQTT"], linkerSettings: [.linkedLibrary("paho-mqtt3as")]),
 
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilInterlock", dependencies: ["VigilBase"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
+        // Uplinks (MQTT, UDP, file) and the store-and-forward spool.
+        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "CVigilMQTT"]),
         .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
 
         // MARK: Hardware: capabilities, drivers generic over them, and the two backends.
@@ -51,9 +55,15 @@ let package = Package(
             "VigilSimulation", "VigilHALLinux", "VigilLoop", "CVigilSys",
         ]),
 
+        // MARK: The agent: threads, uplink worker, control socket.
+        .target(name: "VigilAgent", dependencies: [
+            "VigilBase", "VigilBoard", "VigilFrames", "VigilUplink", "VigilRuntime", "VigilLoop", "VigilInterlock", "VigilHAL",
+            "VigilSimulation", "VigilDSP",
+        ]),
+
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
-            "VigilBase", "VigilBoard",
+            "VigilBase", "VigilBoard", "VigilAgent", "VigilFrames", "VigilUplink", "VigilHAL", "VigilHALLinux", "VigilDrivers",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"]),

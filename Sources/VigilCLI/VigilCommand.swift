@@ -10,7 +10,10 @@ public struct VigilCommand: ParsableCommand {
         Exit codes: 0 success, 1 failure, 2 bad input, 3 agent not running, 4 permission denied, 5 refused.
         """,
         version: VigilVersion.string,
-        subcommands: [BoardCommand.self]
+        subcommands: [
+            RunCommand.self, StatusCommand.self, WatchCommand.self, SpectrumCommand.self, InterlockCommand.self,
+            GPIOCommand.self, I2CCommand.self, ModbusCommand.self, FrameCommand.self, SelftestCommand.self, BoardCommand.self,
+        ]
     )
 
     public init() {}
@@ -25,6 +28,9 @@ public struct VigilCommand: ParsableCommand {
         } catch let error as CLIError {
             if !error.alreadyReported && !error.message.isEmpty { Console.err("vigil: \(error.message)") }
             return error.status.rawValue
+        } catch let answer as any AgentAnswer {
+            Console.err("vigil: \(answer.message)")
+            return answer.status.rawValue
         } catch {
             let code = exitCode(for: error)
             let message = fullMessage(for: error)

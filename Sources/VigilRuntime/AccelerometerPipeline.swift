@@ -39,6 +39,8 @@ final class AccelerometerPipeline<Bus: I2CBus> {
     /// The band RMS values of the newest block, per analysed axis (for spectrum frames).
     var bandRMS: [[Double]] { metrics.map(\.bandRMSG) }
     var latestMetrics: [AxisMetrics] { metrics }
+    /// One per analysed axis, for status readers and spectrum frames.
+    let spectra: [SpectrumSlot]
 
     init(name: String, driver: AccelerometerDriver<Bus>, config: VibrationAnalysisConfig, axes: [Int], channelBases: [Int],
          intervalNanoseconds: Int64) throws(DSPError) {
@@ -54,6 +56,19 @@ final class AccelerometerPipeline<Bus: I2CBus> {
         block = Array(repeating: Q15(rawValue: 0), count: config.blockLength)
         let analyzer = self.analyzer
         metrics = axes.map { _ in analyzer.makeMetrics() }
+        let orders: Bool
+        let start: Double, width: Double
+        switch config.bands {
+        case .fixed(let count, let from, let to):
+            orders = false; start = from; width = (to - from) / Double(max(1, count))
+        case .orders:
+            orders = true; start = 0.5; width = 1
+        }
+        spectra = channelBases.map { base in
+            SpectrumSlot(SpectrumSnapshot(channel: base + 7, metricsChannel: base, bandRMSG: [Double](repeating: 0, count: config.bands.count),
+                                          orderBands: orders, bandStart: start, bandWidth: width,
+                                          peaks: [SpectralPeak](repeating: SpectralPeak(frequencyHz: 0, amplitudeG: 0), count: config.peakCount)))
+        }
     }
 
     func start() throws(HALError) { try driver.start() }
@@ -119,6 +134,7 @@ final class AccelerometerPipeline<Bus: I2CBus> {
             samples[c + 5] = ChannelSample(value: m.highFrequencyRMSG, quality: q, time: now)
             samples[c + 6] = ChannelSample(value: Double(m.zone.rawValue), quality: q, time: now)
             samples[c + 7] = ChannelSample(value: energy.squareRoot(), quality: q, time: now)
+            spectra[k].publish(m, time: now, quality: q)
         }
         clipped = false
         blocksAnalysed += 1

@@ -54,12 +54,20 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
 
     /// A reset requested by the CLI on the node (the control socket sets it; the loop clears it).
     public let resetRequest = Atomic<Bool>(false)
+    /// The proof test's synthetic excursion: while ≥ 0, this channel reads `testValueBits` (a
+    /// Double's bit pattern) with good quality, in place of its sensor, before the interlock.
+    public let testChannel = Atomic<Int>(-1)
+    public let testValueBits = Atomic<UInt64>(0)
     /// Channel updates for the uplink and status (every channel once per snapshot interval).
     public let updates: SPSCRing<ChannelUpdate>
     /// Interlock events, in order.
     public let events: SPSCRing<InterlockEvent>
     /// The newest sample of every channel, for status readers (one mailbox per channel).
     public let latest: [Mailbox<ChannelSample>]
+    /// Each rule's state after the last cycle, as ``RuleStateCode`` raw values (for status readers).
+    public let ruleStates: [Mailbox<UInt8>]
+    /// The interlock's system faults after the last cycle (``SystemFault`` bits).
+    public let systemFaultBits = Atomic<UInt8>(0)
     /// Output levels after the last cycle, bit i = output i.
     public let outputLevels = Atomic<UInt64>(0)
     /// Cycles run, and output writes that failed.
@@ -100,11 +108,14 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
         updates = SPSCRing(capacity: 64 * channelCount, filler: ChannelUpdate(channel: 0, sample: .missing, wallClock: .epoch))
         events = SPSCRing(capacity: 1024, filler: InterlockEvent(kind: .armed, time: .zero, rule: 0, channel: 0, value: 0, limit: 0, reason: 0))
         latest = (0..<channelCount).map { _ in Mailbox(ChannelSample.missing) }
+        ruleStates = interlock.rules.map { _ in Mailbox(RuleStateCode.starting.rawValue) }
     }
 
     /// The current value of a channel as the loop sees it (loop thread or tests stepping it).
     public func sample(_ channel: Int) -> ChannelSample { samples[channel] }
     public var interlockStates: [RuleState] { interlock.states }
+    /// The latest spectrum of every analysed accelerometer axis.
+    public var spectra: [SpectrumSlot] { accelerometers.flatMap(\.spectra) }
     public var isTripped: Bool { interlock.isTripped }
 
     /// Starts every sensor (part-ID checks, configuration). Errors name the sensor.
@@ -163,6 +174,10 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
                 let value = m.mailbox.read()
                 if value.time != .zero || value.quality.contains(.commFault) { s[m.channel] = value }
             }
+            let injected = testChannel.load(ordering: .acquiring)
+            if injected >= 0 && injected < channelCount {
+                s[injected] = ChannelSample(value: Double(bitPattern: testValueBits.load(ordering: .acquiring)), quality: [], time: now)
+            }
             // A value outside its channel's physical range is a fault, not a measurement.
             for c in 0..<channelCount where !s[c].value.isNaN && (s[c].value < rangeMin[c] || s[c].value > rangeMax[c]) {
                 s[c].quality.insert(.outOfRange)
@@ -193,6 +208,8 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
             do { try outputs[i].write(on) } catch { outputWriteErrors += 1 }
         }
         outputLevels.store(levels, ordering: .releasing)
+        for i in ruleStates.indices { ruleStates[i].publish(RuleStateCode(interlock.states[i]).rawValue) }
+        systemFaultBits.store(interlock.systemFaults.rawValue, ordering: .releasing)
         samples[interlockStateChannel] = ChannelSample(value: interlock.isTripped ? 1 : 0, quality: [], time: now)
         for e in interlock.events { events.push(e) }
 
@@ -240,6 +257,72 @@ public enum NodeError: Error, CustomStringConvertible {
         case .sensor(let name, let e): return "sensor \(name): \(e)"
         case .hardware(let what, let e): return "\(what): \(e)"
         case .profile(let text): return text
+        }
+    }
+}
+
+/// A rule's state as one byte, for readers on other threads: 0…4 as below, 16 + reason for faulted.
+public enum RuleStateCode: RawRepresentable, Sendable, Equatable {
+    case starting, normal, debouncing, active, latched
+    case faulted(FaultReason)
+
+    public init(_ state: RuleState) {
+        switch state {
+        case .starting: self = .starting
+        case .normal: self = .normal
+        case .debouncing: self = .debouncing
+        case .active: self = .active
+        case .latched: self = .latched
+        case .faulted(let r): self = .faulted(r)
+        }
+    }
+
+    public init?(rawValue: UInt8) {
+        switch rawValue {
+        case 0: self = .starting
+        case 1: self = .normal
+        case 2: self = .debouncing
+        case 3: self = .active
+        case 4: self = .latched
+        default:
+            guard rawValue >= 16, let r = FaultReason(rawValue: rawValue - 16) else { return nil }
+            self = .faulted(r)
+        }
+    }
+
+    public var rawValue: UInt8 {
+        switch self {
+        case .starting: return 0
+        case .normal: return 1
+        case .debouncing: return 2
+        case .active: return 3
+        case .latched: return 4
+        case .faulted(let r): return 16 + r.rawValue
+        }
+    }
+
+    /// `starting`, `normal`, …, `faulted:stale`.
+    public var name: String {
+        switch self {
+        case .starting: return "starting"
+        case .normal: return "normal"
+        case .debouncing: return "debouncing"
+        case .active: return "active"
+        case .latched: return "latched"
+        case .faulted(let r): return "faulted:\(r.name)"
+        }
+    }
+}
+
+extension FaultReason {
+    public var name: String {
+        switch self {
+        case .missing: return "missing"
+        case .stale: return "stale"
+        case .communication: return "communication"
+        case .outOfRange: return "out_of_range"
+        case .clockUnsynchronised: return "clock_unsynchronised"
+        case .timeInFuture: return "time_in_future"
         }
     }
 }

@@ -1,0 +1,279 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import Synchronization
+import VigilBase
+import VigilBoard
+import VigilFrames
+import VigilHAL
+import VigilInterlock
+import VigilLoop
+import VigilRuntime
+import VigilSimulation
+import VigilUplink
+
+/// How `vigil run` was asked to run.
+public struct AgentOptions: Sendable {
+    public var profilePath: String
+    /// Stop by itself after this long (demo and tests); nil = until SIGTERM/SIGINT.
+    public var runSeconds: Double?
+    /// Overrides for tests and the demo (the profile's values otherwise).
+    public var broker: String?
+    public var spoolDirectory: String?
+    public var controlSocket: String?
+    public var verbose = false
+
+    public init(profilePath: String, runSeconds: Double? = nil, broker: String? = nil, spoolDirectory: String? = nil, controlSocket: String? = nil) {
+        self.profilePath = profilePath
+        self.runSeconds = runSeconds
+        self.broker = broker
+        self.spoolDirectory = spoolDirectory
+        self.controlSocket = controlSocket
+    }
+}
+
+/// A failure that ends `vigil run`, with its exit status (2 bad input, 4 permission, 1 other).
+public struct AgentError: Error, Sendable, CustomStringConvertible {
+    public var status: Int32
+    public var message: String
+    public var description: String { message }
+}
+
+/// GPIO access for the control socket, over whichever backend the agent runs.
+struct GPIOAccess {
+    var chips: [(name: String, chip: any GPIOChip)]
+    /// Reads a line the agent holds (sensors, outputs), by `chip:line`.
+    var ownedLevel: (String) -> Int?
+}
+
+/// `vigil run`: the agent. Builds the node from the profile, runs the real-time loop, the Modbus
+/// pollers, the uplink and the control socket on their own threads, and stops cleanly on SIGTERM
+/// or SIGINT: outputs to the safe state, watchdog magic-closed, spool flushed.
+public enum Agent {
+    public static func run(_ options: AgentOptions) throws(AgentError) {
+        Log.verbose = options.verbose
+        var loaded: LoadedProfile
+        do { loaded = try BoardProfileLoader.load(path: options.profilePath) } catch {
+            throw AgentError(status: 2, message: error.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        if let b = options.broker { loaded.profile.uplink.mqtt?.broker = b }
+        if let s = options.spoolDirectory { loaded.profile.spool.directory = s }
+        if let c = options.controlSocket { loaded.profile.control.socket = c }
+        let profile = loaded.profile
+
+        // Signals are taken synchronously by the main thread: block them before any thread starts.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+        pthread_sigmask(SIG_BLOCK, &signals, nil)
+        signal(SIGPIPE, SIG_IGN)
+
+        if profile.board.backend == .linux, let model = BoardDetector.readModel(),
+           !profile.board.models.contains(where: { BoardDetector.matches(model: model, candidate: $0) }) {
+            let detected = BoardDetector.detect(modelFile: "/proc/device-tree/model", boardsDirectory: "Boards").matches.first
+            throw AgentError(status: 2, message: "\(options.profilePath) is for board \(profile.board.name) (\(profile.board.models.joined(separator: ", "))), "
+                             + "but this board is \"\(model)\"\(detected.map { "; use \($0.file)" } ?? "; run `vigil board detect`")")
+        }
+
+        var watchdog: HardwareWatchdog?
+        if let device = profile.watchdog.device {
+            do { watchdog = try HardwareWatchdog(path: device, timeoutSeconds: profile.watchdog.timeoutSeconds) } catch {
+                throw AgentError(status: error.kind == .permission ? 4 : 1,
+                                 message: "watchdog \(device): \(error)\(error.kind == .permission ? " (join group vigil from udev/60-vigil.rules)" : "")")
+            }
+        }
+        let session = UInt32.random(in: 1...UInt32.max)
+        let start = ClockSync.timestamp()
+        Log.info("vigil \(AgentVersion.string): board \(profile.board.name), node \(profile.asset.node), profile \(options.profilePath) (sha256 \(loaded.sha256.hexString.prefix(12))), session \(session)")
+        if let s = profile.simulation { Log.info("simulation seed \(s.seed)") }
+
+        switch profile.board.backend {
+        case .simulated:
+            let board = SimulatedBoard(loaded, clock: .system())
+            let cycle: NodeCycle<SimulatedPlatform>
+            do { cycle = try board.makeCycle(loaded) } catch { throw AgentError(status: 1, message: "\(error)") }
+            let workers = board.makeModbusWorkers(loaded, cycle: cycle)
+            let gpio = GPIOAccess(chips: board.chips.sorted { $0.key < $1.key }.map { ($0.key, $0.value as any GPIOChip) }, ownedLevel: { ref in
+                let parts = ref.split(separator: ":", maxSplits: 1).map(String.init)
+                guard parts.count == 2, let chip = board.chips[parts[0]], let level = try? chip.physicalLevel(of: parts[1]) else { return nil }
+                return level ? 1 : 0
+            })
+            try runNode(loaded, options: options, cycle: cycle, workers: workers, gpio: gpio, watchdog: watchdog, session: session, start: start)
+        case .linux:
+            let board = LinuxBoard(loaded)
+            let cycle: NodeCycle<LinuxPlatform>
+            let workers: [ModbusWorker<LinuxModbusClientAlias>]
+            do {
+                cycle = try board.makeCycle(watchdog: watchdog)
+                workers = try board.makeModbusWorkers(cycle: cycle)
+            } catch {
+                throw AgentError(status: isPermission(error) ? 4 : 1, message: "\(error)\(isPermission(error) ? " (join group vigil from udev/60-vigil.rules, or run the systemd unit)" : "")")
+            }
+            let gpio = GPIOAccess(chips: board.openChips.map { ($0.name, $0.chip as any GPIOChip) }, ownedLevel: { ref in
+                ownedLevelFromCycle(ref, loaded: loaded, cycle: cycle)
+            })
+            try runNode(loaded, options: options, cycle: cycle, workers: workers, gpio: gpio, watchdog: watchdog, session: session, start: start)
+        }
+    }
+
+    static func isPermission(_ e: NodeError) -> Bool {
+        switch e {
+        case .sensor(_, let h), .hardware(_, let h): return h.kind == .permission
+        case .profile: return false
+        }
+    }
+
+    /// A held line's level as the cycle sees it: outputs from the output levels, inputs from their channel.
+    static func ownedLevelFromCycle<P: NodePlatform>(_ ref: String, loaded: LoadedProfile, cycle: NodeCycle<P>) -> Int? {
+        let profile = loaded.profile
+        if let i = profile.outputs.firstIndex(where: { $0.line.description == ref }) {
+            return cycle.outputLevels.load(ordering: .acquiring) & (1 << UInt64(i)) != 0 ? 1 : 0
+        }
+        for s in profile.sensors {
+            if case .digitalInput(let d) = s.kind, d.line.description == ref, let c = loaded.channels["\(s.name).state"] {
+                let v = cycle.latest[c.id - 1].read().value
+                return v.isNaN ? nil : Int(v)
+            }
+        }
+        return nil
+    }
+
+    static func runNode<P: NodePlatform>(_ loaded: LoadedProfile, options: AgentOptions, cycle: NodeCycle<P>, workers: [ModbusWorker<P.Modbus>],
+                                         gpio: GPIOAccess, watchdog: HardwareWatchdog?, session: UInt32, start: Timestamp) throws(AgentError) {
+        let profile = loaded.profile
+        do { try cycle.startSensors() } catch {
+            // Not fatal: the sensor's channels stay faulted and the interlock holds the safe state.
+            Log.error("\(error); its channels read as faults and the rules on them act by their on_fault policy")
+        }
+
+        var spool: Spool?
+        do {
+            spool = try Spool(directory: profile.spool.directory, maxBytes: profile.spool.maxBytes, segmentBytes: profile.spool.segmentBytes,
+                              fsyncIntervalMilliseconds: profile.spool.fsyncIntervalMilliseconds)
+            if let s = spool?.statistics {
+                if s.pendingRecords > 0 { Log.info("spool \(profile.spool.directory): \(s.pendingRecords) frames from before wait for delivery") }
+                if s.tornRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.tornRecords) torn record(s) from a power loss skipped") }
+            }
+        } catch {
+            Log.error("\(error); running without store-and-forward")
+        }
+        let uplink: (any Uplink)?
+        do { uplink = try UplinkFactory.make(profile) } catch { throw AgentError(status: 2, message: error.message) }
+
+        let producer = FrameProducer(loaded: loaded, session: session, sessionStart: start.monotonic)
+        let uplinkWorker = UplinkWorker(loaded: loaded, producer: producer, uplink: uplink, spool: spool, updates: cycle.updates,
+                                        events: cycle.events, spectra: cycle.spectra)
+        let rt = profile.realtime
+        let loop = PeriodicLoop(configuration: LoopConfiguration(
+            periodNanoseconds: Int64(rt.periodMicroseconds) * 1000, priority: rt.priority, cpu: rt.cpu, lockMemory: rt.lockMemory,
+            warmUpCycles: 10, overrunBurst: rt.overrunBurst, overrunWindowNanoseconds: Int64(rt.overrunWindowMilliseconds) * 1_000_000), body: cycle)
+        let controller = AgentController(loaded: loaded, cycle: cycle, loop: loop, uplink: uplinkWorker, gpio: gpio, start: start)
+        let server: ControlServer
+        do { server = try ControlServer(path: profile.control.socket) { controller.handle($0) } } catch {
+            throw AgentError(status: error.kind == .permission ? 4 : 1, message: error.message)
+        }
+        do {
+            try loop.start()
+            for w in workers { w.start() }
+            try uplinkWorker.start()
+            try server.start()
+        } catch {
+            loop.stop()
+            cycle.driveSafeState()
+            throw AgentError(status: 1, message: "\(error)")
+        }
+        // Say once what the real-time set-up got.
+        var waited = 0
+        while loop.grant == nil && waited < 200 { usleep(10_000); waited += 1 }
+        if let g = loop.grant {
+            if g.refusals.isEmpty {
+                Log.info("loop: \(rt.periodMicroseconds) µs period, SCHED_FIFO \(g.fifoPriority ?? 0)\(g.memoryLocked ? ", memory locked" : "")")
+            } else {
+                Log.warning("loop: running without \(g.refusals.joined(separator: "; ")) (grant CAP_SYS_NICE/CAP_IPC_LOCK, as the systemd unit does)")
+            }
+        }
+        Log.info("control socket \(profile.control.socket); uplink \(uplink?.description ?? "none"); the permissive comes on after a local reset (`vigil interlock reset`)")
+        let systemd = SystemdNotifier()
+        _ = systemd.notify("READY=1\nSTATUS=watching \(profile.asset.machine)")
+
+        // The main thread: signals, the systemd watchdog (only while the loop advances), the run limit.
+        var lastCycles: Int64 = -1
+        let deadline = options.runSeconds.map { start.monotonic.nanoseconds + Int64($0 * 1e9) }
+        var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for s in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, s) }
+        var reason = "run time elapsed"
+        while true {
+            let sig = sigtimedwait(&signals, nil, &timeout)
+            if sig == SIGHUP {
+                Log.notice("SIGHUP ignored: vigil never reloads a profile silently; restart the agent to apply a change")
+            } else if sig > 0 {
+                reason = sig == SIGTERM ? "SIGTERM" : "SIGINT"
+                break
+            }
+            let cycles = loop.statistics.read().cycles
+            if systemd.isActive && cycles > lastCycles { _ = systemd.notify("WATCHDOG=1") }
+            lastCycles = cycles
+            if let d = deadline, ClockSync.timestamp().monotonic.nanoseconds >= d { break }
+        }
+        Log.info("stopping (\(reason)): outputs to the safe state")
+        _ = systemd.notify("STOPPING=1")
+        loop.stop()
+        cycle.driveSafeState()
+        watchdog?.closeCleanly()
+        for w in workers { w.stop() }
+        // Events of the last cycles still go out.
+        uplinkWorker.stop()
+        server.stop()
+        let stats = loop.statistics.read()
+        Log.info("stopped cleanly after \(stats.cycles) cycles, \(stats.overruns) overruns; outputs off, spool flushed")
+    }
+}
+
+typealias LinuxModbusClientAlias = LinuxPlatform.Modbus
+
+/// Makes the profile's uplink. One line per transport.
+public enum UplinkFactory {
+    public static func make(_ profile: BoardProfile) throws(UplinkError) -> (any Uplink)? {
+        let u = profile.uplink
+        let a = profile.asset
+        switch u.kind {
+        case .none: return nil
+        case .file: return FileUplink(path: u.file?.path ?? "-")
+        case .udp:
+            guard let udp = u.udp else { throw UplinkError("uplink kind udp needs [uplink.udp]") }
+            return UDPUplink(host: udp.host, port: udp.port)
+        case .serial:
+            throw UplinkError("uplink kind serial is not built yet; use mqtt, udp or file")
+        case .mqtt:
+            guard let m = u.mqtt else { throw UplinkError("uplink kind mqtt needs [uplink.mqtt]") }
+            func secret(_ path: String?, _ what: String) throws(UplinkError) -> String? {
+                guard let path else { return nil }
+                guard let text = readText(path) else { throw UplinkError("MQTT \(what) file \(path): cannot be read (\(String(cString: strerror(errno))))") }
+                return text.split(separator: "\n").first.map(String.init) ?? ""
+            }
+            return MQTTUplink(MQTTSettings(
+                broker: m.broker, clientID: m.clientID.isEmpty ? "vigil-\(a.node)" : m.clientID, topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)",
+                version: m.version == .v5 ? 5 : 4, keepAliveSeconds: m.keepAliveSeconds, dataQoS: m.dataQoS, caFile: m.caFile,
+                certificateFile: m.certificateFile, keyFile: m.keyFile, username: try secret(m.usernameFile, "username"),
+                password: try secret(m.passwordFile, "password")))
+        }
+    }
+
+    static func readText(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var out: [UInt8] = []
+        var buf = [UInt8](repeating: 0, count: 4096)
+        while out.count < 1 << 16 {
+            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n <= 0 { break }
+            out.append(contentsOf: buf[0..<n])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}

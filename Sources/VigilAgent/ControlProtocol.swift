@@ -1,0 +1,173 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// One request on the control socket: a JSON object on one line. Documented in docs/control-socket.md.
+public struct ControlRequest: Codable, Sendable {
+    public var command: String
+    public var channel: String?
+    public var rule: String?
+    public var line: String?
+    public var value: Int?
+    public var confirm: Bool?
+    public init(command: String, channel: String? = nil, rule: String? = nil, line: String? = nil, value: Int? = nil, confirm: Bool? = nil) {
+        self.command = command
+        self.channel = channel
+        self.rule = rule
+        self.line = line
+        self.value = value
+        self.confirm = confirm
+    }
+}
+
+/// The answer: `exit` is the CLI's exit status (0 ok, 2 bad input, 5 refused, 1 failure).
+public struct ControlResponse<Result: Codable & Sendable>: Codable, Sendable {
+    public var exit: Int32
+    public var error: String?
+    public var result: Result?
+    public init(exit: Int32, error: String?, result: Result?) {
+        self.exit = exit
+        self.error = error
+        self.result = result
+    }
+}
+
+/// What `vigil status` prints.
+public struct StatusReport: Codable, Sendable {
+    public var board: String
+    public var node: String
+    public var profile: String
+    public var profileSHA256: String
+    public var pid: Int32
+    public var uptimeSeconds: Double
+    public var clockSync: String
+    public var interlock: InterlockStatus
+    public var channels: [ChannelStatus]
+    public var loop: LoopStatus
+    public var uplink: UplinkStatus
+    public var recentEvents: [EventRecord]
+}
+
+public struct InterlockStatus: Codable, Sendable {
+    /// `armed` (every permissive on), `tripped`, or `starting` (waiting for the first local reset).
+    public var state: String
+    public var tripped: Bool
+    /// One line per reason the permissive is off or a warning is active.
+    public var why: [String]
+    public var rules: [RuleStatus]
+    public var outputs: [OutputStatus]
+    public var systemFaults: [String]
+}
+
+public struct RuleStatus: Codable, Sendable {
+    public var name: String
+    public var channel: String
+    public var action: String
+    public var comparison: String
+    public var limit: Double
+    public var release: Double
+    public var unit: String
+    public var state: String
+    public var value: Double?
+}
+
+public struct OutputStatus: Codable, Sendable {
+    public var name: String
+    public var kind: String
+    public var line: String
+    public var on: Bool
+}
+
+public struct ChannelStatus: Codable, Sendable {
+    public var name: String
+    public var value: Double?
+    public var unit: String
+    public var quality: String
+    /// Milliseconds since the value was taken (nil: never).
+    public var ageMilliseconds: Int64?
+}
+
+public struct LoopStatus: Codable, Sendable {
+    public var periodMicroseconds: Int
+    public var cycles: Int64
+    public var overruns: Int64
+    public var latenessP50Microseconds: Int
+    public var latenessP99Microseconds: Int
+    public var latenessMaxMicroseconds: Int
+    public var executionP99Microseconds: Int
+    public var scheduler: String
+    public var memoryLocked: Bool
+    public var refusals: [String]
+}
+
+/// What `vigil spectrum CHANNEL` prints.
+public struct SpectrumReport: Codable, Sendable {
+    public var channel: String
+    public var quality: String
+    public var ageMilliseconds: Int64?
+    public var bandsIn: String
+    public var bandStart: Double
+    public var bandWidth: Double
+    public var bandRMSG: [Double]
+    public var peaks: [PeakReport]
+    public var isoZone: String
+    public var velocityRMS: Double
+    public var blocks: Int
+}
+
+public struct PeakReport: Codable, Sendable {
+    public var frequencyHz: Double
+    public var amplitudeG: Double
+}
+
+/// What `vigil interlock reset` and `vigil interlock test` print.
+public struct InterlockActionReport: Codable, Sendable {
+    public var action: String
+    public var done: Bool
+    public var detail: String
+    /// Proof test: from the injected excursion to the output change, ms.
+    public var tripMilliseconds: Double?
+    public var output: String?
+    public var restored: Bool?
+}
+
+/// One GPIO line as `vigil gpio info` shows it.
+public struct GPIOLineReport: Codable, Sendable {
+    public var chip: String
+    public var offset: Int
+    public var name: String
+    public var consumer: String?
+    public var direction: String
+    public var activeLow: Bool
+    public var bias: String
+    public var value: Int?
+    /// The interlock or a sensor of the running agent holds this line.
+    public var ownedByAgent: Bool
+
+    public init(chip: String, offset: Int, name: String, consumer: String?, direction: String, activeLow: Bool, bias: String, value: Int?, ownedByAgent: Bool) {
+        self.chip = chip
+        self.offset = offset
+        self.name = name
+        self.consumer = consumer
+        self.direction = direction
+        self.activeLow = activeLow
+        self.bias = bias
+        self.value = value
+        self.ownedByAgent = ownedByAgent
+    }
+}
+
+enum ControlJSON {
+    static func encode<T: Encodable>(_ value: T) -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        guard let data = try? e.encode(value) else { return "{\"exit\":1,\"error\":\"cannot encode the answer\"}" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
+        try JSONDecoder().decode(type, from: Data(text.utf8))
+    }
+}

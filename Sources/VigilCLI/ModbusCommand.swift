@@ -1,0 +1,191 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import VigilAgent
+import VigilDrivers
+import VigilHAL
+import VigilHALLinux
+
+struct ModbusCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "modbus",
+        abstract: "Modbus RTU (RS-485) or TCP, like mbpoll: read registers with per-request statistics, or scan for units.",
+        subcommands: [ModbusRead.self, ModbusScan.self])
+}
+
+/// Where the Modbus peer is: a serial device or a TCP server.
+struct ModbusPort: ParsableArguments {
+    @Option(help: "Serial device (RTU), e.g. /dev/vigil-rs485.") var device: String?
+    @Option(help: "Baud rate (RTU).") var baud: Int = 19200
+    @Option(help: "Parity: none, even, odd (RTU).") var parity: String = "none"
+    @Option(name: .customLong("stop-bits"), help: "Stop bits (RTU).") var stopBits: Int = 1
+    @Option(help: "Modbus TCP server HOST:PORT instead of a serial device.") var tcp: String?
+    @Option(name: .customLong("timeout-ms"), help: "Response timeout per request, ms.") var timeoutMilliseconds: Int = 500
+
+    func open() throws -> LinuxModbusClient {
+        let client: LinuxModbusClient
+        do {
+            if let tcp {
+                let parts = tcp.split(separator: ":")
+                guard parts.count == 2, let port = Int(parts[1]) else { throw CLIError(.badInput, "--tcp wants HOST:PORT") }
+                client = try LinuxModbusClient(tcpHost: String(parts[0]), port: port)
+            } else if let device {
+                let p: UInt8
+                switch parity {
+                case "none": p = UInt8(ascii: "N")
+                case "even": p = UInt8(ascii: "E")
+                case "odd": p = UInt8(ascii: "O")
+                default: throw CLIError(.badInput, "--parity must be none, even or odd")
+                }
+                client = try LinuxModbusClient(rtuDevice: device, baud: baud, parity: p, dataBits: 8, stopBits: stopBits, direction: .auto)
+            } else {
+                throw CLIError(.badInput, "give --device (RTU) or --tcp HOST:PORT")
+            }
+        } catch let e as HALError {
+            throw cliError(tcp ?? device ?? "modbus", e)
+        }
+        client.responseTimeoutNanoseconds = Int64(timeoutMilliseconds) * 1_000_000
+        return client
+    }
+}
+
+struct ModbusReadReport: Codable {
+    var unit: Int
+    var function: String
+    var address: Int
+    var type: String
+    var values: [Double]
+    var raw: [Int]
+    var requests: Int
+    var failures: Int
+    var errors: [String: Int]
+    var latencyMsMin: Double?
+    var latencyMsAvg: Double?
+    var latencyMsMax: Double?
+}
+
+struct ModbusRead: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "read", abstract: "Read registers or bits; --repeat for statistics.")
+    @OptionGroup var port: ModbusPort
+    @Option(help: "Unit (slave) id, 1–247.") var unit: Int = 1
+    @Option(help: "holding, input, coil or discrete.") var function: String = "holding"
+    @Option(help: "First address (0-based, as on the wire).") var address: Int
+    @Option(help: "Values to read.") var count: Int = 1
+    @Option(help: "int16, uint16, int32, uint32, float32 (registers only).") var type: String = "uint16"
+    @Option(help: "Word/byte order of 32-bit types: abcd, cdab, badc, dcba.") var order: String = "abcd"
+    @Option(help: "Scale applied to each value.") var scale: Double = 1
+    @Option(help: "Requests to make (statistics over all).") var `repeat`: Int = 1
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        guard (1...247).contains(unit) else { throw CLIError(.badInput, "--unit must be 1–247") }
+        guard (0...65535).contains(address), (1...125).contains(count) else { throw CLIError(.badInput, "--address must be 0–65535 and --count 1–125") }
+        let table: ModbusTable
+        switch function {
+        case "holding": table = .holdingRegisters
+        case "input": table = .inputRegisters
+        case "coil": table = .coils
+        case "discrete": table = .discreteInputs
+        default: throw CLIError(.badInput, "--function must be holding, input, coil or discrete")
+        }
+        let valueType: ModbusPoint.ValueType
+        switch type {
+        case "int16": valueType = .int16
+        case "uint16": valueType = .uint16
+        case "int32": valueType = .int32
+        case "uint32": valueType = .uint32
+        case "float32": valueType = .float32
+        default: throw CLIError(.badInput, "--type must be int16, uint16, int32, uint32 or float32")
+        }
+        let byteOrder: ModbusPoint.ByteOrder
+        switch order {
+        case "abcd": byteOrder = .abcd
+        case "cdab": byteOrder = .cdab
+        case "badc": byteOrder = .badc
+        case "dcba": byteOrder = .dcba
+        default: throw CLIError(.badInput, "--order must be abcd, cdab, badc or dcba")
+        }
+        let client = try port.open()
+        let bits = table == .coils || table == .discreteInputs
+        let width = bits ? 1 : (valueType == .int16 || valueType == .uint16 ? 1 : 2)
+        var words = [UInt16](repeating: 0, count: count * width)
+        var bitValues = [UInt8](repeating: 0, count: count)
+        var latencies: [Double] = []
+        var errors: [String: Int] = [:]
+        var lastError: HALError?
+        for _ in 0..<max(1, self.repeat) {
+            let t0 = ClockNow.ns()
+            var failure: HALError?
+            if bits {
+                bitValues.withUnsafeMutableBufferPointer { b in
+                    do throws(HALError) { try client.readBits(unit: UInt8(unit), table: table, address: UInt16(address), into: b) } catch { failure = error }
+                }
+            } else {
+                words.withUnsafeMutableBufferPointer { b in
+                    do throws(HALError) { try client.readRegisters(unit: UInt8(unit), table: table, address: UInt16(address), into: b) } catch { failure = error }
+                }
+            }
+            if let failure {
+                errors["\(failure.kind)", default: 0] += 1
+                lastError = failure
+            } else {
+                latencies.append(Double(ClockNow.ns() - t0) / 1e6)
+            }
+        }
+        if latencies.isEmpty, let e = lastError { throw cliError("modbus unit \(unit) \(function) \(address)", e) }
+        var values: [Double] = []
+        if bits { values = bitValues.map { Double($0) } } else {
+            let point = ModbusPoint(table: table, address: UInt16(address), type: valueType, order: byteOrder, scale: scale, offset: 0)
+            for i in 0..<count { values.append(Array(words[(i * width)..<(i * width + width)]).withUnsafeBufferPointer { point.decode($0) } ?? .nan) }
+        }
+        let report = ModbusReadReport(
+            unit: unit, function: function, address: address, type: bits ? "bool" : type, values: values, raw: bits ? bitValues.map(Int.init) : words.map(Int.init),
+            requests: max(1, self.repeat), failures: errors.values.reduce(0, +), errors: errors, latencyMsMin: latencies.min(),
+            latencyMsAvg: latencies.isEmpty ? nil : latencies.reduce(0, +) / Double(latencies.count), latencyMsMax: latencies.max())
+        if json { Console.out(JSONOutput.encode(report)); return }
+        for (i, v) in values.enumerated() { Console.out("[\(address + i * width)]\t\(v)") }
+        Console.out("-- \(report.requests) requests, \(report.failures) failed\(errors.isEmpty ? "" : " \(errors)"), latency ms min/avg/max "
+                    + "\(report.latencyMsMin.map { "\(($0 * 100).rounded() / 100)" } ?? "-")/\(report.latencyMsAvg.map { "\(($0 * 100).rounded() / 100)" } ?? "-")/\(report.latencyMsMax.map { "\(($0 * 100).rounded() / 100)" } ?? "-")")
+    }
+}
+
+struct ModbusScan: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "scan", abstract: "Ask each unit in a range for one holding register; list who answers.")
+    @OptionGroup var port: ModbusPort
+    @Option(help: "First unit.") var from: Int = 1
+    @Option(help: "Last unit.") var to: Int = 247
+    @Option(help: "Register to ask for.") var address: Int = 0
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        guard (1...247).contains(from), (from...247).contains(to) else { throw CLIError(.badInput, "--from/--to must be 1–247, from ≤ to") }
+        let client = try port.open()
+        var found: [[String: String]] = []
+        var word = [UInt16](repeating: 0, count: 1)
+        for unit in from...to {
+            var failure: HALError?
+            word.withUnsafeMutableBufferPointer { b in
+                do throws(HALError) { try client.readRegisters(unit: UInt8(unit), table: .holdingRegisters, address: UInt16(address), into: b) } catch { failure = error }
+            }
+            if failure == nil {
+                found.append(["unit": String(unit), "answer": "register \(address) = \(word[0])"])
+            } else if let f = failure, f.kind == .modbusException {
+                // An exception is an answer: the unit exists.
+                found.append(["unit": String(unit), "answer": "exception \(f)"])
+            }
+        }
+        if json { Console.out(JSONOutput.encode(found)); return }
+        if found.isEmpty { Console.out("no unit answered in \(from)…\(to)") }
+        for f in found { Console.out("unit \(f["unit"]!)\t\(f["answer"]!)") }
+    }
+}
+
+enum ClockNow {
+    static func ns() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &ts)
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+import ArgumentParser
+import VigilAgent
+import VigilBoard
+import VigilHAL
+import VigilHALLinux
+import VigilRuntime
+import VigilSimulation
+
+struct SelftestCheck: Codable {
+    var check: String
+    var pass: Bool
+    var detail: String
+}
+
+struct SelftestCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "selftest",
+        abstract: "Pass/fail table: sensors answer with their part IDs, RS-485, watchdog, clock, uplink, spool, agent. Exit 0 only if all pass.")
+
+    @Option(help: "The board profile.") var board: String
+    @Option(help: "Override the profile's control socket.") var socket: String?
+    @Flag(help: "Print the result as JSON.") var json = false
+
+    func run() throws {
+        let loaded: LoadedProfile
+        do { loaded = try BoardProfileLoader.load(path: board) } catch {
+            throw CLIError(.badInput, error.diagnostics.map(\.description).joined(separator: "\n"))
+        }
+        let p = loaded.profile
+        var checks: [SelftestCheck] = []
+        let socketPath = socket ?? p.control.socket
+        let status: StatusReport? = try? AgentLocation.ask(socketPath, ControlRequest(command: "status"), as: StatusReport.self)
+        if let s = status {
+            checks.append(SelftestCheck(check: "agent", pass: true, detail: "running, pid \(s.pid), interlock \(s.interlock.state)"))
+            // With an agent on the hardware, its channels say whether each sensor answers.
+            for sensor in p.sensors {
+                let mine = s.channels.filter { $0.name.hasPrefix(sensor.name + ".") }
+                let good = mine.filter { $0.quality == "good" || $0.quality == "clock_unsynced" }
+                checks.append(SelftestCheck(check: "sensor \(sensor.name)", pass: !mine.isEmpty && good.count == mine.count,
+                                            detail: mine.isEmpty ? "no channels" : "\(good.count)/\(mine.count) channels good"))
+            }
+            checks.append(SelftestCheck(check: "loop", pass: s.loop.overruns * 100 <= max(1, s.loop.cycles), detail: "p99 \(s.loop.latenessP99Microseconds) µs, \(s.loop.overruns) overruns in \(s.loop.cycles) cycles"))
+            checks.append(SelftestCheck(check: "uplink", pass: s.uplink.transport == "none" || s.uplink.connected, detail: "\(s.uplink.transport) \(s.uplink.connected ? "connected" : s.uplink.lastError ?? "not connected")"))
+        } else {
+            checks.append(SelftestCheck(check: "agent", pass: true, detail: "not running (checked the hardware directly)"))
+            checks += sensorIDChecks(loaded)
+            checks.append(uplinkReachable(p))
+        }
+        if let device = p.watchdog.device {
+            let ok = access(device, W_OK) == 0
+            checks.append(SelftestCheck(check: "watchdog", pass: ok, detail: ok ? "\(device) present and writable" : "\(device): \(String(cString: strerror(errno)))"))
+        } else {
+            checks.append(SelftestCheck(check: "watchdog", pass: p.board.backend == .simulated, detail: p.board.backend == .simulated ? "none (simulator)" : "no [watchdog] device in the profile"))
+        }
+        let sync = ClockSync.current()
+        checks.append(SelftestCheck(check: "clock", pass: sync == .synchronized, detail: "wall clock \(sync.name)"))
+        checks.append(spoolWritable(p.spool.directory))
+        for port in p.serialPorts where p.board.backend == .linux {
+            let ok = access(port.device, R_OK | W_OK) == 0
+            checks.append(SelftestCheck(check: "rs485 \(port.name)", pass: ok, detail: ok ? "\(port.device) (\(port.direction.rawValue) direction)" : "\(port.device): \(String(cString: strerror(errno)))"))
+        }
+        if json { Console.out(JSONOutput.encode(checks)) } else {
+            for c in checks { Console.out("\(c.pass ? "PASS" : "FAIL")  \(StatusText.pad(c.check, 22)) \(c.detail)") }
+        }
+        if checks.contains(where: { !$0.pass }) { throw CLIError(.failure, "", alreadyReported: true) }
+    }
+
+    /// Reads each I2C sensor's ID register through its bus (simulated or the kernel's).
+    func sensorIDChecks(_ loaded: LoadedProfile) -> [SelftestCheck] {
+        let p = loaded.profile
+        var checks: [SelftestCheck] = []
+        let simulated = p.board.backend == .simulated ? SimulatedBoard(loaded, clock: .system()) : nil
+        for sensor in p.sensors {
+            let (busName, address, register, expected): (String, Int, UInt8, UInt8?)
+            switch sensor.kind {
+            case .accelerometer(let a):
+                (busName, address, register, expected) = (a.bus, a.address, a.part == .adxl345 ? 0x00 : 0x0F, a.part == .adxl345 ? 0xE5 : 0x33)
+            case .temperature(let t):
+                (busName, address, register, expected) = (t.bus, t.address, 0x01, nil)
+            default:
+                continue
+            }
+            func read(_ bus: some I2CBus) -> (Bool, String) {
+                do {
+                    let v = try bus.readByte(address: UInt8(address), register: register)
+                    if let expected, v != expected { return (false, "ID register 0x\(String(register, radix: 16)) reads 0x\(String(v, radix: 16)), expected 0x\(String(expected, radix: 16))") }
+                    return (true, expected.map { "part ID 0x\(String($0, radix: 16)) at 0x\(String(address, radix: 16))" } ?? "answers at 0x\(String(address, radix: 16))")
+                } catch {
+                    return (false, "no answer at 0x\(String(address, radix: 16)): \(error)")
+                }
+            }
+            var result: (Bool, String)
+            if let sim = simulated, let bus = sim.buses[busName] {
+                result = read(bus)
+            } else if let spec = p.i2cBuses.first(where: { $0.name == busName }) {
+                do {
+                    let bus = try spec.adapter.map { try LinuxI2CBus.openAdapter(named: $0) } ?? LinuxI2CBus(path: spec.path ?? "")
+                    result = read(bus)
+                } catch let error as HALError {
+                    result = (false, "bus \(busName): \(error)\(error.kind == .permission ? " (join group vigil)" : "")")
+                } catch {
+                    result = (false, "bus \(busName): \(error)")
+                }
+            } else {
+                result = (false, "no bus \(busName)")
+            }
+            checks.append(SelftestCheck(check: "sensor \(sensor.name)", pass: result.0, detail: result.1))
+        }
+        return checks
+    }
+
+    func uplinkReachable(_ p: BoardProfile) -> SelftestCheck {
+        guard p.uplink.kind == .mqtt, let m = p.uplink.mqtt else { return SelftestCheck(check: "uplink", pass: true, detail: p.uplink.kind.rawValue) }
+        // tcp://host:port or ssl://host:port: a TCP connection is enough to say "reachable".
+        let rest = m.broker.split(separator: "/").last.map(String.init) ?? ""
+        let parts = rest.split(separator: ":")
+        guard parts.count == 2 else { return SelftestCheck(check: "uplink", pass: false, detail: "broker \(m.broker) is not scheme://host:port") }
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(String(parts[0]), String(parts[1]), &hints, &result) == 0, let info = result else {
+            return SelftestCheck(check: "uplink", pass: false, detail: "broker \(m.broker): host not found")
+        }
+        defer { freeaddrinfo(result) }
+        let s = Glibc.socket(info.pointee.ai_family, info.pointee.ai_socktype, 0)
+        defer { close(s) }
+        let ok = connect(s, info.pointee.ai_addr, info.pointee.ai_addrlen) == 0
+        return SelftestCheck(check: "uplink", pass: ok, detail: ok ? "broker \(m.broker) reachable" : "broker \(m.broker): \(String(cString: strerror(errno)))")
+    }
+
+    func spoolWritable(_ dir: String) -> SelftestCheck {
+        var partial = dir.hasPrefix("/") ? "" : "."
+        for c in dir.split(separator: "/") { partial += "/" + c; _ = mkdir(partial, 0o750) }
+        let probe = "\(dir)/.selftest-\(getpid())"
+        let fd = open(probe, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        if fd < 0 { return SelftestCheck(check: "spool", pass: false, detail: "\(dir): \(String(cString: strerror(errno)))") }
+        let ok = write(fd, "x", 1) == 1 && fsync(fd) == 0
+        close(fd)
+        unlink(probe)
+        return SelftestCheck(check: "spool", pass: ok, detail: ok ? "\(dir) writable" : "\(dir): write failed")
+    }
+}
+
+extension AgentLocation {
+    static func ask<T: Codable & Sendable>(_ socket: String, _ request: ControlRequest, as type: T.Type) throws -> T {
+        var l = AgentLocation()
+        l.socket = socket
+        return try l.ask(request, as: type, timeoutMilliseconds: 3000)
+    }
+}
