@@ -70,11 +70,15 @@ public enum Agent {
         pthread_sigmask(SIG_BLOCK, &signals, nil)
         signal(SIGPIPE, SIG_IGN)
 
-        if profile.board.backend == .linux, let model = BoardDetector.readModel(),
-           !profile.board.models.contains(where: { BoardDetector.matches(model: model, candidate: $0) }) {
-            let detected = BoardDetector.detect(modelFile: "/proc/device-tree/model", boardsDirectory: "Boards").matches.first
-            throw AgentError(status: 2, message: "\(options.profilePath) is for board \(profile.board.name) (\(profile.board.models.joined(separator: ", "))), "
-                             + "but this board is \"\(model)\"\(detected.map { "; use \($0.file)" } ?? "; run `vigil board detect`")")
+        // A profile for another board is refused before any line is touched (models = [] opts out, for test benches).
+        if profile.board.backend == .linux && !profile.board.models.isEmpty {
+            let model = BoardDetector.readModel()
+            if model == nil || !profile.board.models.contains(where: { BoardDetector.matches(model: model!, candidate: $0) }) {
+                let detected = model.flatMap { _ in BoardDetector.detect(modelFile: "/proc/device-tree/model", boardsDirectory: "Boards").matches.first }
+                let this = model.map { "this board is \"\($0)\"" } ?? "this machine has no /proc/device-tree/model (not an ARM board)"
+                throw AgentError(status: 2, message: "\(options.profilePath) is for board \(profile.board.name) (\(profile.board.models.joined(separator: ", "))), but "
+                                 + this + (detected.map { "; its profile is \($0.file)" } ?? "; `vigil board detect` names the matching profile"))
+            }
         }
 
         var watchdog: HardwareWatchdog?

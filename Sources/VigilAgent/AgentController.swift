@@ -105,7 +105,8 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
             }
             if code == .starting { anyStarting = true }
             if let action = inForce, code != .starting {
-                if action == .trip { tripped = true }
+                // A condition present now trips; a latched trip only waits for a reset.
+                if action == .trip && code != .latched { tripped = true }
                 let v = value.map { "\(($0 * 1000).rounded() / 1000)" } ?? "no value"
                 switch code {
                 case .latched: why.append("\(r.name): latched trip (\(r.channel) now \(v) \(r.unit.rawValue), limit \(r.comparison.rawValue) \(r.limit)); needs a local reset")
@@ -122,9 +123,12 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
         if !faultNames.isEmpty { tripped = true; why.append("system fault: \(faultNames.joined(separator: ", "))") }
         let permissiveOn = p.outputs.enumerated().filter { $0.element.kind == .permissive }.allSatisfy { levels & (1 << UInt64($0.offset)) != 0 }
         let state: String
-        if tripped { state = "tripped" } else if permissiveOn { state = "armed" } else {
+        if tripped { state = "tripped" } else if permissiveOn { state = "armed" } else if anyStarting {
+            state = "starting"
+            why.append("waiting for every rule's first healthy input")
+        } else {
             state = "waiting_for_reset"
-            why.append(anyStarting ? "waiting for every rule's first healthy input" : "restart prevention: the permissive comes on after a local reset (`vigil interlock reset` or the reset button)")
+            why.append("restart prevention: the permissive comes on after a local reset (`vigil interlock reset` or the reset button)")
         }
         let stats = loop.statistics.read()
         let grant = loop.grant
@@ -176,7 +180,7 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
         }
         usleep(period * 2)
         let report = status()
-        if report.interlock.tripped {
+        if report.interlock.state != "armed" {
             return ControlJSON.encode(ControlResponse(exit: 5, error: "reset refused: a trip condition is still present (\(report.interlock.why.joined(separator: "; ")))",
                                                       result: InterlockActionReport(action: "reset", done: false, detail: report.interlock.why.joined(separator: "; "))))
         }
@@ -230,13 +234,19 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
             return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: \(p.outputs[outputIndex].name) did not drop within \(limitNs / 1_000_000) ms of the excursion on \(channel.name)",
                                                       result: InterlockActionReport(action: "test", done: false, detail: "no trip", output: p.outputs[outputIndex].name)))
         }
-        // Restore: the real value returns; a reset re-arms if the machine is healthy.
+        // Restore: the sensor's next real value replaces the excursion (up to one update interval
+        // plus a block), the rule's condition ends, and a local reset re-arms a healthy machine.
         var restored = false
         if wasOn {
+            let wait = Int64(channel.updateIntervalMilliseconds + channel.maxAgeMilliseconds + 1000) * 1_000_000
+            let t1 = ClockSync.timestamp().monotonic
+            while ClockSync.timestamp().monotonic.nanoseconds(since: t1) < wait {
+                if RuleStateCode(rawValue: cycle.ruleStates[ruleIndex].read()) == .latched { break }
+                usleep(5000)
+            }
             for _ in 0..<20 {
-                usleep(UInt32(max(1000, p.realtime.periodMicroseconds)) * 5)
                 cycle.resetRequest.store(true, ordering: .releasing)
-                usleep(UInt32(max(1000, p.realtime.periodMicroseconds)) * 5)
+                usleep(UInt32(max(1000, p.realtime.periodMicroseconds)) * 10)
                 if cycle.outputLevels.load(ordering: .acquiring) & bit != 0 { restored = true; break }
             }
         }

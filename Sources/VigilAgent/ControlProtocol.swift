@@ -51,8 +51,10 @@ public struct StatusReport: Codable, Sendable {
 }
 
 public struct InterlockStatus: Codable, Sendable {
-    /// `armed` (every permissive on), `tripped`, or `starting` (waiting for the first local reset).
+    /// `armed` (every permissive on), `tripped` (a trip condition is present now),
+    /// `waiting_for_reset` (only latched trips or restart prevention), or `starting`.
     public var state: String
+    /// A trip condition (or system fault) is present now; a reset would be refused.
     public var tripped: Bool
     /// One line per reason the permissive is off or a warning is active.
     public var why: [String]

@@ -46,12 +46,19 @@ final class FrameProducer {
                            monotonicMilliseconds: UInt32(truncatingIfNeeded: mono), clockSync: stamp.clockSync)
     }
 
+    /// The birth for a connection attempt. Its sequence number is only taken by
+    /// `birthDelivered()`, so failed attempts leave no gaps in the session.
     func birth(at stamp: Timestamp) -> Frame {
-        let h = header(.birth, at: stamp)
+        let h = header(.birth, at: stamp, sequence: nextSequence)
         birthSequence = h.sequence
         // A new birth restarts report-by-exception: the gateway's view starts from it.
         for i in lastSentTime.indices { lastSentTime[i] = .min; lastRaw[i] = nil }
         return Frame(header: h, body: .birth(birthBody))
+    }
+
+    /// The birth built last reached the gateway: its sequence number is used.
+    func birthDelivered() {
+        if nextSequence == birthSequence { nextSequence &+= 1 }
     }
 
     func death(_ reason: DeathReason, at stamp: Timestamp) -> Frame {

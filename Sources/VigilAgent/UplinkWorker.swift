@@ -117,7 +117,7 @@ final class UplinkWorker: @unchecked Sendable {
             if let u = uplink, u.isConnected {
                 if u.takeRebirthRequest() {
                     Log.info("uplink: rebirth requested by the gateway")
-                    _ = try? u.send([outgoing(producer.birth(at: now))])
+                    if (try? u.send([outgoing(producer.birth(at: now))])) == 1 { producer.birthDelivered() }
                 }
                 var rounds = 0
                 while rounds < 8 && deliver(ClockSync.timestamp()) { rounds += 1 }
@@ -220,6 +220,7 @@ final class UplinkWorker: @unchecked Sendable {
         guard now.monotonic.nanoseconds >= nextAttempt else { return }
         do {
             try u.connect(birth: outgoing(producer.birth(at: now)), death: outgoing(producer.death(.connectionLost, at: now)))
+            producer.birthDelivered()
             // Frames from before this connection are replayed as historical; on the first connection
             // only those a previous run left in the spool are.
             historicalBelow = status.withLock { $0.connects } == 0 ? firstIndexOfRun : (spool.map { $0.statistics.nextIndex } ?? 0)

@@ -62,7 +62,7 @@ extension Frame {
             field(BirthTag.firmware, Array(b.firmware.utf8))
             field(BirthTag.asset, Array(b.asset.utf8))
             field(BirthTag.profileName, Array(b.profileName.utf8))
-            field(BirthTag.profileHash, b.profileHash)
+            if !b.profileHash.isEmpty { field(BirthTag.profileHash, b.profileHash) }
             for c in b.channels {
                 var e: [UInt8] = []
                 Varint.append(UInt64(max(0, c.id)), to: &e)

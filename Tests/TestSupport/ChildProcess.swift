@@ -27,6 +27,7 @@ public final class ChildProcess: @unchecked Sendable {
 
     public struct SpawnError: Error, CustomStringConvertible {
         public var description: String
+        public init(description: String) { self.description = description }
     }
 
     /// Starts `executable` with `arguments`. `environment` entries are added to the test's own.
