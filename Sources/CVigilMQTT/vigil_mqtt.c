@@ -8,6 +8,8 @@
 #include <time.h>
 
 #define QUEUE_DEPTH 64
+/* Delivery confirmations are tracked per token in a ring this deep (more than any batch in flight). */
+#define DELIVERY_SLOTS 4096
 #define QUEUE_PAYLOAD 16448
 
 typedef struct queued_message {
@@ -29,6 +31,9 @@ struct vigil_mqtt {
     char last_error[256];
     queued_message queue[QUEUE_DEPTH];
     int head, count;
+    /* delivered[token % DELIVERY_SLOTS] == token once the broker confirmed it; failed likewise. */
+    int delivered[DELIVERY_SLOTS];
+    int failed[DELIVERY_SLOTS];
 };
 
 static void deadline_after(struct timespec *ts, long ms) {
@@ -60,6 +65,18 @@ static void on_failure5(void *ctx, MQTTAsync_failureData5 *d) {
         snprintf(text, sizeof text, "%s", d && d->message ? d->message : (d ? MQTTAsync_strerror(d->code) : "failed"));
     finish(ctx, d && d->code ? d->code : (d && d->reasonCode ? d->reasonCode : -1), text);
 }
+
+static void note_delivery(vigil_mqtt *m, int token, int ok) {
+    pthread_mutex_lock(&m->lock);
+    if (ok) m->delivered[token % DELIVERY_SLOTS] = token;
+    else m->failed[token % DELIVERY_SLOTS] = token;
+    pthread_cond_broadcast(&m->changed);
+    pthread_mutex_unlock(&m->lock);
+}
+static void on_sent(void *ctx, MQTTAsync_successData *d) { note_delivery(ctx, d ? d->token : 0, 1); }
+static void on_sent5(void *ctx, MQTTAsync_successData5 *d) { note_delivery(ctx, d ? d->token : 0, 1); }
+static void on_send_failed(void *ctx, MQTTAsync_failureData *d) { note_delivery(ctx, d ? d->token : 0, 0); }
+static void on_send_failed5(void *ctx, MQTTAsync_failureData5 *d) { note_delivery(ctx, d ? d->token : 0, 0); }
 
 static void connection_lost(void *ctx, char *cause) {
     vigil_mqtt *m = ctx;
@@ -183,11 +200,14 @@ int vigil_mqtt_connect(vigil_mqtt *m, const vigil_mqtt_options *o, char *err, si
     return wait_op(m, o->connect_timeout_ms + 1000, err, errlen, "connect");
 }
 
-int vigil_mqtt_is_connected(vigil_mqtt *m) { return MQTTAsync_isConnected(m->client); }
+int vigil_mqtt_is_connected(vigil_mqtt *m) { return m->client ? MQTTAsync_isConnected(m->client) : 0; }
 
 int vigil_mqtt_publish(vigil_mqtt *m, const char *topic, const void *payload, int length, int qos, int retained, int *token) {
     MQTTAsync_message msg = MQTTAsync_message_initializer;
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
+    r.context = m;
+    if (m->version == 5) { r.onSuccess5 = on_sent5; r.onFailure5 = on_send_failed5; }
+    else { r.onSuccess = on_sent; r.onFailure = on_send_failed; }
     msg.payload = (void *)payload;
     msg.payloadlen = length;
     msg.qos = qos;
@@ -198,7 +218,18 @@ int vigil_mqtt_publish(vigil_mqtt *m, const char *topic, const void *payload, in
 }
 
 int vigil_mqtt_wait(vigil_mqtt *m, int token, long timeout_ms) {
-    return MQTTAsync_waitForCompletion(m->client, token, (unsigned long)timeout_ms);
+    /* Paho's own waitForCompletion polls every 100 ms; the callbacks answer at once. */
+    struct timespec ts;
+    deadline_after(&ts, timeout_ms);
+    int slot = token % DELIVERY_SLOTS, rc = MQTTASYNC_FAILURE;
+    pthread_mutex_lock(&m->lock);
+    for (;;) {
+        if (m->delivered[slot] == token) { rc = MQTTASYNC_SUCCESS; break; }
+        if (m->failed[slot] == token) break;
+        if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) == ETIMEDOUT) break;
+    }
+    pthread_mutex_unlock(&m->lock);
+    return rc;
 }
 
 int vigil_mqtt_subscribe(vigil_mqtt *m, const char *topic, int qos, long timeout_ms, char *err, size_t errlen) {
@@ -253,7 +284,7 @@ void vigil_mqtt_last_error(vigil_mqtt *m, char *err, size_t errlen) {
 }
 
 int vigil_mqtt_disconnect(vigil_mqtt *m, int timeout_ms) {
-    if (!MQTTAsync_isConnected(m->client)) return 0;
+    if (!m->client || !MQTTAsync_isConnected(m->client)) return 0;
     MQTTAsync_disconnectOptions d = MQTTAsync_disconnectOptions_initializer;
     d.timeout = timeout_ms;
     d.context = m;

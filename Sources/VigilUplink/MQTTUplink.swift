@@ -127,24 +127,39 @@ public final class MQTTUplink: Uplink {
         _ = try send([birth])
     }
 
+    /// Frames in flight at once. Brokers announce a receive maximum (mosquitto: 20) and Paho
+    /// 1.3's asynchronous client, once at that quota, only sends the next message on its 1 s
+    /// housekeeping tick; staying under it keeps confirmations flowing within milliseconds.
+    static let window = 16
+
     public func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int {
         guard let c = client else { throw UplinkError("MQTT broker \(settings.broker): not connected") }
-        var tokens: [Int32] = []
-        tokens.reserveCapacity(frames.count)
-        for f in frames {
-            var token: Int32 = 0
-            let rc = f.bytes.withUnsafeBytes { vigil_mqtt_publish(c, settings.topic(f.type), $0.baseAddress, Int32($0.count), settings.qos(f.type), 0, &token) }
-            if rc != 0 {
-                if tokens.isEmpty { throw UplinkError("MQTT publish to \(settings.broker): \(String(cString: vigil_mqtt_strerror(rc)))") }
-                break
-            }
-            tokens.append(token)
-        }
-        // Pipelined: all published, then confirmations collected in order.
         var delivered = 0
-        for t in tokens {
-            if vigil_mqtt_wait(c, t, settings.deliveryTimeoutMilliseconds) != 0 { break }
-            delivered += 1
+        var start = 0
+        while start < frames.count {
+            let end = min(frames.count, start + Self.window)
+            var tokens: [Int32] = []
+            tokens.reserveCapacity(end - start)
+            for f in frames[start..<end] {
+                var token: Int32 = 0
+                let rc = f.bytes.withUnsafeBytes { vigil_mqtt_publish(c, settings.topic(f.type), $0.baseAddress, Int32($0.count), settings.qos(f.type), 0, &token) }
+                if rc != 0 {
+                    if delivered == 0 && tokens.isEmpty {
+                        throw UplinkError("MQTT publish to \(settings.broker): \(String(cString: vigil_mqtt_strerror(rc)))")
+                    }
+                    break
+                }
+                tokens.append(token)
+            }
+            // Pipelined: the window is published, then confirmations are collected in order.
+            var confirmed = 0
+            for t in tokens {
+                if vigil_mqtt_wait(c, t, Int(settings.deliveryTimeoutMilliseconds)) != 0 { break }
+                confirmed += 1
+            }
+            delivered += confirmed
+            if confirmed < end - start { break }
+            start = end
         }
         if delivered == 0 && !frames.isEmpty {
             var err = [CChar](repeating: 0, count: 256)

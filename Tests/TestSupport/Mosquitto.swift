@@ -16,16 +16,25 @@ public final class Mosquitto {
         self.directory = directory
         port = Mosquitto.freePort()
         configPath = "\(directory)/mosquitto.conf"
+        // Started as root, mosquitto drops to user `mosquitto`: it must be able to read the config and
+        // certificates and to write its persistence file.
+        chmod(directory, 0o755)
+        let data = "\(directory)/mosquitto-data"
+        mkdir(data, 0o777)
+        chmod(data, 0o777)
         let lines = ["listener \(port) 127.0.0.1"] + extra + [
             "allow_anonymous true",
+            // Small PUBACKs are not held back by Nagle (mosquitto leaves it on by default).
+            "set_tcp_nodelay true",
             "persistence true",
-            "persistence_location \(directory)/",
+            "persistence_location \(directory)/mosquitto-data/",
             "autosave_interval 1",
             "log_dest stderr",
             "log_type error",
             "log_type warning",
         ]
         TestPaths.writeFile(configPath, lines.joined(separator: "\n") + "\n")
+        chmod(configPath, 0o644)
         try start()
     }
 

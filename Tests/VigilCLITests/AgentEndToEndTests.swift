@@ -183,8 +183,10 @@ import VigilFrames
         let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/#")
         try h.start(broker: broker.uri)
         usleep(3_000_000)
-        #expect(h.stop().status == 0)
-        usleep(500_000)
+        // Killed again, now connected: the broker publishes the will, the death frame.
+        h.agent!.signal(SIGKILL)
+        _ = h.agent!.finish(timeoutSeconds: 5)
+        usleep(1_000_000)
         _ = recorder.stop()
         let (frames, invalid) = decodeAll(recorder.messages)
         #expect(invalid.isEmpty, "\(invalid)")
@@ -200,6 +202,8 @@ import VigilFrames
             #expect(seqs.count >= built - 2, "\(seqs.count) of \(built)")
             #expect(tracker.missing(session: first).isEmpty)
             #expect(frames.filter { $0.1.header.session == first }.allSatisfy { $0.1.header.historical })
+            let second = sessions.first { $0 != first }
+            #expect(frames.contains { $0.1.header.session == second && $0.1.body == .death(.connectionLost) && $0.0.hasSuffix("/death") })
         }
     }
 

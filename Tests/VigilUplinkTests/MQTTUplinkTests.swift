@@ -1,0 +1,123 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import Testing
+import TestSupport
+import VigilBase
+import VigilFrames
+@testable import VigilUplink
+
+/// The MQTT uplink against a real mosquitto on loopback: topics and QoS, the will as death, TLS
+/// with a test CA and client certificates, and a wrong certificate refused with a clear error.
+@Suite(.serialized) struct MQTTUplinkTests {
+    static func frame(_ type: FrameType, _ seq: UInt32) -> OutgoingFrame {
+        let body: FrameBody
+        switch type {
+        case .birth: body = .birth(BirthBody(firmware: "test", asset: "a/b/c/d/e", profileName: "t", profileHash: [], channels: []))
+        case .death: body = .death(.connectionLost)
+        case .event: body = .event(EventBody(kind: 3, reason: 0, rule: 0, channel: 1, value: 5, limit: 4.5))
+        default: body = .data([DataValue(channel: 1, quality: [], raw: Int64(seq))])
+        }
+        let f = Frame(header: FrameHeader(type: type, session: 42, sequence: seq, wallClockMilliseconds: 0, monotonicMilliseconds: seq, clockSync: .unknown), body: body)
+        return OutgoingFrame(type: type, bytes: try! f.encoded())
+    }
+
+    func settings(_ broker: String, tls: TestCertificates? = nil, client: (String, String)? = nil) -> MQTTSettings {
+        var s = MQTTSettings(broker: broker, clientID: "vigil-test-\(getpid())-\(Int.random(in: 0..<1_000_000))", topicBase: "vigil/site/node", version: 5,
+                             keepAliveSeconds: 10, dataQoS: 1, caFile: tls?.ca, certificateFile: client?.0, keyFile: client?.1)
+        s.connectTimeoutMilliseconds = 3000
+        return s
+    }
+
+    @Test func framesArriveInOrderOnTheirTopics() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt")
+        defer { TestPaths.removeTree(dir) }
+        let broker = try Mosquitto(directory: dir)
+        let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/#")
+        let uplink = MQTTUplink(settings(broker.uri))
+        try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+        let batch = (1...200).map { Self.frame($0 % 10 == 0 ? .event : .data, UInt32($0)) }
+        var sent = 0
+        while sent < batch.count { sent += try uplink.send(Array(batch[sent..<min(batch.count, sent + 32)])) }
+        #expect(sent == 200)
+        let t0 = monotonicSeconds()
+        var more = 0
+        let second = (201...400).map { Self.frame(.data, UInt32($0)) }
+        while more < second.count { more += try uplink.send(Array(second[more..<min(second.count, more + 32)])) }
+        print("MQTT qos1_frames=200 seconds=\(monotonicSeconds() - t0)")
+        uplink.disconnect(death: nil)
+        usleep(300_000)
+        _ = recorder.stop()
+        let decoded = recorder.messages.compactMap { m -> (String, Frame)? in
+            if case .frame(let f, _) = FrameDecoder.decode(m.payload) { return (m.topic, f) }
+            return nil
+        }
+        #expect(decoded.count >= 401)
+        #expect(decoded.first?.0 == "vigil/site/node/birth")
+        let sequences = decoded.filter { $0.1.header.type == .data || $0.1.header.type == .event }.map(\.1.header.sequence)
+        #expect(sequences == Array(1...400))
+        #expect(decoded.filter { $0.1.header.type == .event }.allSatisfy { $0.0 == "vigil/site/node/event" })
+
+    }
+
+    @Test func anUnreachableBrokerIsAClearError() throws {
+        let uplink = MQTTUplink(settings("tcp://127.0.0.1:\(Mosquitto.freePort())"))
+        do {
+            try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+            Issue.record("connected to nothing")
+        } catch {
+            #expect(error.message.contains("127.0.0.1"), "\(error.message)")
+        }
+    }
+
+    @Test func tlsWithTestCAAndClientCertificateWorksAndAWrongCertificateIsRefused() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-tls")
+        defer { TestPaths.removeTree(dir) }
+        let certs = try TestCertificates(directory: dir)
+        let broker = try Mosquitto(directory: dir, extra: [
+            "cafile \(certs.ca)", "certfile \(certs.serverCert)", "keyfile \(certs.serverKey)", "require_certificate true",
+        ])
+        let good = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs, client: (certs.clientCert, certs.clientKey)))
+        try good.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+        #expect(try good.send([Self.frame(.data, 1)]) == 1)
+        good.disconnect(death: nil)
+
+        let wrong = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs, client: (certs.strangerCert, certs.strangerKey)))
+        do {
+            try wrong.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+            Issue.record("a certificate from another CA was accepted")
+        } catch {
+            #expect(error.message.contains("ssl://127.0.0.1:\(broker.port)"), "\(error.message)")
+        }
+        // No client certificate at all is refused too.
+        let none = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs))
+        #expect(throws: UplinkError.self) { try none.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0)) }
+    }
+}
+
+/// A test CA, a server certificate for 127.0.0.1, a client certificate, and a stranger's
+/// certificate from another CA, made with openssl.
+struct TestCertificates {
+    let ca, serverCert, serverKey, clientCert, clientKey, strangerCert, strangerKey: String
+
+    init(directory d: String) throws {
+        ca = "\(d)/ca.crt"; serverCert = "\(d)/server.crt"; serverKey = "\(d)/server.key"
+        clientCert = "\(d)/client.crt"; clientKey = "\(d)/client.key"; strangerCert = "\(d)/stranger.crt"; strangerKey = "\(d)/stranger.key"
+        let script = """
+        set -e
+        cd \(d)
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vigil-test-ca -keyout ca.key -out ca.crt 2>/dev/null
+        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=stranger-ca -keyout sca.key -out sca.crt 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=sim-node-1 -keyout client.key -out client.csr 2>/dev/null
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=stranger -keyout stranger.key -out stranger.csr 2>/dev/null
+        openssl x509 -req -in stranger.csr -CA sca.crt -CAkey sca.key -CAcreateserial -days 2 -out stranger.crt 2>/dev/null
+        chmod 644 *.key
+        """
+        let r = try ChildProcess.run("/bin/bash", ["-c", script], timeoutSeconds: 60)
+        guard r.status == 0 else { throw ChildProcess.SpawnError(description: "openssl: \(r.output)") }
+    }
+}
