@@ -15,6 +15,8 @@ let package = Package(
         .library(name: "VigilDSP", targets: ["VigilDSP"]),
         // The node's loop and cycle; what Benchmarks/ runs against cyclictest.
         .library(name: "VigilRuntime", targets: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation"]),
+        // Uplinks and the spool; what `Benchmarks/run frames` measures.
+        .library(name: "VigilUplink", targets: ["VigilUplink"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -83,3 +85,10 @@ let package = Package(
         .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "TestSupport"]),
     ]
 )
+
+// Extension members are visible only from modules a file imports itself, so nothing reaches
+// Foundation's String API through TOMLKit's `import Foundation`: that would link
+// FoundationInternationalization and ICU's data (~40 MB) into a static binary.
+for target in package.targets where target.type != .system && (target.name.hasPrefix("Vigil") || target.name == "vigil" || target.name == "TestSupport") {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
+}

@@ -12,6 +12,8 @@ let package = Package(
             "CFFTW", "CBenchAlloc",
             .product(name: "VigilDSP", package: "vigil"),
             .product(name: "VigilRuntime", package: "vigil"),
+            .product(name: "VigilFrames", package: "vigil"),
+            .product(name: "VigilUplink", package: "vigil"),
         ]),
     ]
 )

@@ -11,6 +11,7 @@ import VigilHAL
 import VigilInterlock
 import VigilLoop
 import VigilRuntime
+import Synchronization
 
 /// Answers control-socket requests from the running node's shared state (mailboxes, atomics,
 /// slots): it never takes a lock the loop could wait on.

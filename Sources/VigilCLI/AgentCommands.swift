@@ -6,6 +6,7 @@ import Musl
 import ArgumentParser
 import VigilAgent
 import VigilBoard
+import VigilUplink
 
 /// `vigil run`: the agent.
 struct RunCommand: ParsableCommand {

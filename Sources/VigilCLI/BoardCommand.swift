@@ -1,5 +1,6 @@
 import ArgumentParser
 import VigilBoard
+import VigilBase
 
 /// `vigil board …`: profiles on the bench and on site.
 struct BoardCommand: ParsableCommand {

@@ -7,6 +7,7 @@ import ArgumentParser
 import VigilAgent
 import VigilHAL
 import VigilHALLinux
+import VigilBase
 
 /// Turns a HAL error into the CLI's exit status and a line that says what to do.
 func cliError(_ what: String, _ e: HALError) -> CLIError {

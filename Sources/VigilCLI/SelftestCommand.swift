@@ -10,6 +10,7 @@ import VigilHAL
 import VigilHALLinux
 import VigilRuntime
 import VigilSimulation
+import VigilBase
 
 struct SelftestCheck: Codable {
     var check: String

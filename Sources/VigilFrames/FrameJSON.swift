@@ -1,3 +1,4 @@
+import VigilBase
 /// Renders decoded frames as one JSON object per line, the format of `vigil frame decode`.
 /// Hand-written (no Foundation), keys in a fixed order so output is stable.
 public enum FrameJSON {

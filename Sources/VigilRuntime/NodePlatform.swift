@@ -1,5 +1,6 @@
 import VigilDrivers
 import VigilHAL
+import VigilBase
 
 /// The concrete hardware types one backend provides. The node's cycle is generic over it, so the
 /// loop body calls drivers through static dispatch (no existentials on the real-time path).

@@ -20,9 +20,9 @@ import TestSupport
         var result: [Expectation] = []
         for (index, line) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
             for (marker, hasLine) in [("# expect-noline ", false), ("# expect ", true)] {
-                guard let range = line.range(of: marker) else { continue }
+                guard let range = line.firstRange(of: marker) else { continue }
                 let rest = line[range.upperBound...]
-                guard let colon = rest.range(of: ": ") ?? (rest.hasPrefix(":") ? rest.range(of: ":") : nil) else { continue }
+                guard let colon = rest.firstRange(of: ": ") ?? (rest.hasPrefix(":") ? rest.firstRange(of: ":") : nil) else { continue }
                 let key = String(rest[..<colon.lowerBound]).trimmingCharacters()
                 let fragment = String(rest[colon.upperBound...]).trimmingCharacters()
                 result.append(Expectation(line: hasLine ? index + 1 : nil, key: key.isEmpty ? nil : key, fragment: fragment))

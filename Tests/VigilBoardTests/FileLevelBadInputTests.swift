@@ -109,7 +109,7 @@ extension String {
     func replacingOccurrences(of target: String, with replacement: String) -> String {
         var result = ""
         var rest = Substring(self)
-        while let r = rest.range(of: target) {
+        while let r = rest.firstRange(of: target) {
             result += rest[..<r.lowerBound]
             result += replacement
             rest = rest[r.upperBound...]

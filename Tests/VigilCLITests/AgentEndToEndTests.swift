@@ -109,8 +109,8 @@ import VigilFrames
                              rampStartSeconds: 0, rampSeconds: 0)
         // Remove the tachometer sensor: the machine counts as stopped.
         var text = TestPaths.readText(h.profile)!
-        let start = text.range(of: "[[sensors]]\nname = \"shaft\"")!
-        let end = text.range(of: "[[outputs]]", range: start.upperBound..<text.endIndex)!
+        let start = text.firstRange(of: "[[sensors]]\nname = \"shaft\"")!
+        let end = text[start.upperBound...].firstRange(of: "[[outputs]]")!
         text.removeSubrange(start.lowerBound..<end.lowerBound)
         TestPaths.writeFile(h.profile, text)
         try h.start(broker: "tcp://127.0.0.1:\(Mosquitto.freePort())")

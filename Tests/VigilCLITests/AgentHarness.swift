@@ -36,7 +36,7 @@ final class AgentHarness {
         ]
         for (old, new) in common + edits {
             precondition(text.contains(old), "simulator.toml no longer contains \(old)")
-            text = text.replacingOccurrences(of: old, with: new)
+            text = text.replacing(old, with: new)
         }
         TestPaths.writeFile(profile, text)
     }

@@ -7,6 +7,7 @@ import Testing
 import TestSupport
 import VigilBoard
 @testable import VigilCLI
+import VigilBase
 
 /// `vigil board …` run as a technician would: the built binary, its output and exit status.
 @Suite struct BoardCommandTests {

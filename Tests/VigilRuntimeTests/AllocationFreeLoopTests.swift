@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 import VigilRuntime
+import VigilInterlock
 
 /// The steady-state cycle allocates nothing: 10 000 periods of the simulator board (accelerometer
 /// drains, one analysis per second per axis, temperature, inputs, tachometer, Modbus mailboxes,

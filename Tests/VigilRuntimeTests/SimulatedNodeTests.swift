@@ -6,6 +6,7 @@ import VigilInterlock
 import VigilLoop
 import VigilRuntime
 import VigilSimulation
+import Synchronization
 
 /// The whole node cycle on the simulator board, stepped one period at a time on a manual clock:
 /// the same drivers, interlock and outputs the agent runs, against register-level device models.
