@@ -183,12 +183,19 @@ struct I2CCommand: ParsableCommand {
 }
 
 func openI2C(_ bus: String) throws -> (LinuxI2CBus, Int?) {
+    let path = Int(bus).map { "/dev/i2c-\($0)" } ?? (bus.hasPrefix("/dev/") ? bus : nil)
     do {
-        if let n = Int(bus) { return (try LinuxI2CBus(path: "/dev/i2c-\(n)"), n) }
-        if bus.hasPrefix("/dev/") { return (try LinuxI2CBus(path: bus), Int(bus.dropFirst("/dev/i2c-".count))) }
+        if let path { return (try LinuxI2CBus(path: path), Int(path.dropFirst("/dev/i2c-".count))) }
         let b = try LinuxI2CBus.openAdapter(named: bus)
         return (b, LinuxI2CBus.listAdapters().first { $0.name == bus }?.number)
-    } catch { throw cliError("i2c bus \(bus)", error) }
+    } catch {
+        let adapters = LinuxI2CBus.listAdapters().map { "i2c-\($0.number) \"\($0.name)\"" }
+        if error.kind == .noDevice {
+            throw CLIError(.failure, "\(path ?? "i2c adapter \"\(bus)\"") does not exist; adapters here: "
+                           + (adapters.isEmpty ? "none (is the i2c-dev module loaded? `modprobe i2c-dev`; is I2C enabled in the device tree?)" : adapters.joined(separator: ", ")))
+        }
+        throw cliError(path ?? "i2c adapter \(bus)", error)
+    }
 }
 
 /// Identifies a known part at `address` from its ID register.
