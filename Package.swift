@@ -40,8 +40,8 @@ let package = Package(
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilInterlock", dependencies: ["VigilBase"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
-        // Uplinks (MQTT, UDP, file) and the store-and-forward spool.
-        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "CVigilMQTT"]),
+        // Uplinks (MQTT, UDP, serial, file) and the store-and-forward spool.
+        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilHAL", "VigilHALLinux", "CVigilMQTT"]),
         .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
 
         // MARK: Hardware: capabilities, drivers generic over them, and the two backends.
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "VigilRuntimeTests", dependencies: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "TestSupport"]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "TestSupport"]),
         .testTarget(name: "VigilFramesTests", dependencies: ["VigilFrames", "VigilBase"]),
-        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "TestSupport"]),
+        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "VigilHALLinux", "TestSupport"]),
     ]
 )
 

@@ -251,7 +251,8 @@ public enum UplinkFactory {
             guard let udp = u.udp else { throw UplinkError("uplink kind udp needs [uplink.udp]") }
             return UDPUplink(host: udp.host, port: udp.port)
         case .serial:
-            throw UplinkError("uplink kind serial is not built yet; use mqtt, udp or file")
+            guard let serial = u.serial else { throw UplinkError("uplink kind serial needs [uplink.serial]") }
+            return SerialUplink(device: serial.device, baud: serial.baud, framing: serial.framing == .cobs ? .cobs : .slip)
         case .mqtt:
             guard let m = u.mqtt else { throw UplinkError("uplink kind mqtt needs [uplink.mqtt]") }
             func secret(_ path: String?, _ what: String) throws(UplinkError) -> String? {

@@ -29,6 +29,7 @@ struct FrameDecode: ParsableCommand {
     @Option(name: .customLong("ca-file"), help: "CA certificate for ssl:// brokers.") var caFile: String?
     @Option(name: .customLong("cert-file"), help: "Client certificate.") var certFile: String?
     @Option(name: .customLong("key-file"), help: "Client key.") var keyFile: String?
+    @Option(help: "The input is a serial-uplink capture: cobs or slip framing.") var framing: String?
     @Flag(help: "Print a summary line (frames, duplicates, gaps, missing) on stderr at the end.") var summary = false
 
     func run() throws {
@@ -63,6 +64,16 @@ struct FrameDecode: ParsableCommand {
             while seconds == 0 || Double(ClockNow.ns() - start) / 1e9 < seconds {
                 guard let m = sub.next(timeoutMilliseconds: 200) else { continue }
                 if !emit(FrameDecoder.decode(m.payload), topic: m.topic) { break }
+            }
+        } else if let framing {
+            guard let f = LineFraming(rawValue: framing) else { throw CLIError(.badInput, "--framing must be cobs or slip") }
+            var deframer = LineDeframer(framing: f)
+            for packet in deframer.feed(try readAll(file)) {
+                if !emit(FrameDecoder.decode(packet), topic: nil) { break }
+            }
+            if deframer.damaged > 0 {
+                invalid += deframer.damaged
+                Console.out("{\"invalid\":\"bad_\(framing)\",\"detail\":\"\(deframer.damaged) packet(s) did not decode\"}")
             }
         } else {
             var data = try readAll(file)

@@ -1,0 +1,55 @@
+import VigilFrames
+import VigilHAL
+import VigilHALLinux
+
+/// Frames on a serial line to a gateway on a second UART, COBS- or SLIP-framed. The line has no
+/// acknowledgement: a frame the UART accepted counts as sent (MQTT is the uplink that confirms).
+public final class SerialUplink: Uplink {
+    public let device: String
+    public let baud: Int
+    public let framing: LineFraming
+    private var port: LinuxSerialPort?
+
+    public init(device: String, baud: Int, framing: LineFraming) {
+        self.device = device
+        self.baud = baud
+        self.framing = framing
+    }
+
+    public var description: String { "serial \(device) \(baud) \(framing.rawValue)" }
+    public var isConnected: Bool { port != nil }
+
+    public func connect(birth: OutgoingFrame, death: OutgoingFrame) throws(UplinkError) {
+        do { port = try LinuxSerialPort(path: device, baud: baud) } catch {
+            throw UplinkError("serial uplink \(device): \(error)\(error.kind == .permission ? " (join group vigil from udev/60-vigil.rules)" : "")")
+        }
+        _ = try send([birth])
+    }
+
+    public func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int {
+        guard let port else { throw UplinkError("serial uplink \(device): not open") }
+        var sent = 0
+        for f in frames {
+            let bytes = framing.encode(f.bytes)
+            // 10 bits per byte on the wire, plus a second of slack.
+            let timeout = Int64(bytes.count) * 10 * 1_000_000_000 / Int64(max(baud, 1)) + 1_000_000_000
+            var failure: HALError?
+            bytes.withUnsafeBytes { b in
+                do throws(HALError) { try port.write(b, timeoutNanoseconds: timeout) } catch { failure = error }
+            }
+            if let failure {
+                if sent == 0 { self.port = nil; throw UplinkError("serial uplink \(device): \(failure)") }
+                break
+            }
+            sent += 1
+        }
+        return sent
+    }
+
+    public func disconnect(death: OutgoingFrame?) {
+        if let death, port != nil { _ = try? send([death]) }
+        port = nil
+    }
+
+    public func takeRebirthRequest() -> Bool { false }
+}
