@@ -1,0 +1,129 @@
+#!/bin/busybox sh
+# /init of the real-kernel bench's initramfs: loads gpio-sim, i2c-stub and i2c-dev, builds the
+# simulated hardware, runs the real `vigil` binary against it and prints one CHECK line per check,
+# then `SUMMARY n passed, m failed`. The host (Tests/RealKernel/run) reads the console.
+/bin/busybox --install -s /bin
+export PATH=/usr/local/bin:/usr/bin:/usr/sbin:/bin:/sbin
+export VIGIL_SOCKET=/tmp/vigil/control.sock
+mount -t proc proc /proc
+mount -t sysfs sys /sys
+mount -t devtmpfs dev /dev
+mkdir -p /tmp /run
+mount -t tmpfs tmp /tmp
+insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
+insmod /lib/modules/gpio-sim.ko
+insmod /lib/modules/i2c-dev.ko
+insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x53
+stty -F /dev/ttyS1 raw 2>/dev/null
+
+passed=0; failed=0
+check() { # NAME RESULT(0=pass) DETAIL
+  if [ "$2" = 0 ]; then passed=$((passed + 1)); echo "CHECK PASS $1: $3"; else failed=$((failed + 1)); echo "CHECK FAIL $1: $3"; fi
+}
+now_ms() { read up _ < /proc/uptime; echo $(( ${up%.*} * 1000 + 1${up#*.}0 - 1000 )); }
+
+# gpio-sim: one bank, named lines, live.
+G=/sys/kernel/config/gpio-sim/bench
+mkdir $G $G/bank0
+echo vigil-bench > $G/bank0/label
+echo 8 > $G/bank0/num_lines
+i=0
+for name in RUN_PERMIT ESTOP_FB RESET_BTN SPARE_OUT SPARE_IN; do
+  mkdir $G/bank0/line$i && echo $name > $G/bank0/line$i/name
+  i=$((i + 1))
+done
+echo 1 > $G/live
+SIM=/sys/devices/platform/$(cat $G/dev_name)/$(cat $G/bank0/chip_name)
+pull() { echo $2 > $SIM/sim_gpio$1/pull; }
+value() { cat $SIM/sim_gpio$1/value; }
+RUN_PERMIT=0; ESTOP_FB=1; RESET_BTN=2; SPARE_OUT=3; SPARE_IN=4
+pull $ESTOP_FB pull-up
+pull $RESET_BTN pull-down
+
+# i2c-stub: a TMP102 at 0x48 (42.375 °C, config 0x60A0) and an ADXL345's DEVID at 0x53.
+BUS=""
+for d in /sys/bus/i2c/devices/i2c-*; do [ "$(cat $d/name)" = "SMBus stub driver" ] && BUS=${d##*-}; done
+i2cset -y $BUS 0x48 0x00 0x2a; i2cset -y $BUS 0x48 0x01 0x60; i2cset -y $BUS 0x48 0x02 0xa0
+i2cset -y $BUS 0x53 0x00 0xe5
+echo "bench: gpio-sim at $SIM, i2c-stub on i2c-$BUS, kernel $(uname -r)"
+
+# --- The technician commands, directly on the hardware (no agent yet) ---
+vigil gpio info --json > /tmp/info.json; s=$?
+n=$(grep -c '"name" : "\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\)"' /tmp/info.json)
+k=$(gpioinfo $(cat $G/bank0/chip_name) | grep -c '"\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\)"')
+check "gpio info lists the gpio-sim lines as gpioinfo does" $([ $s = 0 ] && [ $n = 5 ] && [ $k = 5 ]; echo $?) "vigil: $n named lines, gpioinfo: $k"
+
+a=$(vigil gpio get ESTOP_FB); pull $ESTOP_FB pull-down; b=$(vigil gpio get ESTOP_FB); pull $ESTOP_FB pull-up
+check "gpio get follows the simulated pull" $([ "$a" = "sim0:ESTOP_FB=1" -o "${a##*=}" = 1 ] && [ "${b##*=}" = 0 ]; echo $?) "pull-up → $a, pull-down → $b"
+
+vigil gpio set SPARE_OUT 1 --hold 1.5 & setter=$!
+sleep 0.7; held=$(value $SPARE_OUT); wait $setter; sleep 0.2; released=$(value $SPARE_OUT)
+check "gpio set drives the line the kernel sees" $([ "$held" = 1 ] && [ "$released" = 0 ]; echo $?) "while held: $held, after release: $released"
+
+vigil gpio mon SPARE_IN --events 2 --seconds 20 --json > /tmp/mon.json & mon=$!
+sleep 1; pull $SPARE_IN pull-up; sleep 0.3; pull $SPARE_IN pull-down; wait $mon
+first=$(head -1 /tmp/mon.json)
+check "gpio mon reports kernel edge events" $([ $(grep -c edge /tmp/mon.json) = 2 ] && echo "$first" | grep -q rising; echo $?) "$(tr '\n' ' ' < /tmp/mon.json | cut -c1-150)"
+
+vigil i2c scan --bus $BUS --json > /tmp/scan.json
+check "i2c scan finds the stub's devices and names the ADXL345" $(grep -q '0x48' /tmp/scan.json && grep -q 'ADXL345' /tmp/scan.json; echo $?) "$(tr -d ' \n' < /tmp/scan.json | cut -c1-160)"
+
+a=$(vigil i2c read --bus $BUS 0x53 0x00); b=$(i2cget -y $BUS 0x53 0x00)
+check "i2c read agrees with i2cget" $([ "$a" = "$b" ] && [ "$a" = 0xe5 ]; echo $?) "vigil $a, i2cget $b"
+
+a=$(vigil modbus read --device /dev/ttyS1 --baud 19200 --address 0 --type int16 --timeout-ms 1000 --json | tr -d ' \n')
+b=$(vigil modbus read --device /dev/ttyS1 --baud 19200 --address 6 --type float32 --timeout-ms 1000 --json | tr -d ' \n')
+check "modbus read over ttyS1 reads the host's pymodbus server" $(echo "$a" | grep -q '"values":\[-1234\]' && echo "$b" | grep -q '"values":\[21.5\]'; echo $?) "$(echo $a | cut -c1-80) $(echo $b | cut -c1-60)"
+
+# --- The agent with the bench profile ---
+vigil run --board /bench.toml > /tmp/agent.log 2>&1 & agent=$!
+ok=1
+for i in $(seq 300); do vigil status --json > /tmp/status.json 2>/dev/null && grep -q '"state" : "waiting_for_reset"' /tmp/status.json && { ok=0; break; }; sleep 0.1; done
+check "agent starts and waits for a reset with healthy inputs" $ok "interlock $(grep -o '"waiting_for_reset"' /tmp/status.json | head -1)"
+vigil interlock reset > /tmp/reset.txt 2>&1; r=$?
+sleep 0.1
+check "interlock reset arms the permissive on the real line" $([ $r = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "reset exit $r, RUN_PERMIT=$(value $RUN_PERMIT)"
+
+set -- $(vigil gpio set RUN_PERMIT 0 2>&1; echo "exit=$?")
+check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=5"; echo $?) "$(echo $* | cut -c1-120)"
+
+vigil status --json > /tmp/status.json
+check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -A3 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -A3 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-100)"
+
+# Trip 1: the e-stop chain opens (gpio-sim pull) → RUN_PERMIT drops.
+t0=$(now_ms); pull $ESTOP_FB pull-down
+while [ $(value $RUN_PERMIT) = 1 ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; done
+t1=$(now_ms); trip=$((t1 - t0))
+echo "TRIP_MS estop $trip"
+check "e-stop input drops the permissive within the trip time (one 5 ms period + emulation)" $([ $(value $RUN_PERMIT) = 0 ] && [ $trip -le 200 ]; echo $?) "$trip ms (10 ms clock resolution)"
+pull $ESTOP_FB pull-up; sleep 0.2
+pull $RESET_BTN pull-up; sleep 0.2; pull $RESET_BTN pull-down; sleep 0.2
+check "the reset button (a rising edge on RESET_BTN) re-arms" $([ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+
+# Trip 2: the temperature register goes past 80 °C (i2cset on the stub) → RUN_PERMIT drops.
+t0=$(now_ms); i2cset -y $BUS 0x48 0x00 0x55
+while [ $(value $RUN_PERMIT) = 1 ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; done
+trip=$(( $(now_ms) - t0 ))
+echo "TRIP_MS temperature $trip"
+check "TMP102 over its limit drops the permissive within poll + period" $([ $(value $RUN_PERMIT) = 0 ] && [ $trip -le 1000 ]; echo $?) "$trip ms after i2cset 85 °C"
+vigil interlock reset > /tmp/r2.txt 2>&1; r=$?
+check "reset is refused while the temperature is still high" $([ $r = 5 ] && [ $(value $RUN_PERMIT) = 0 ]; echo $?) "exit $r: $(head -c 100 /tmp/r2.txt)"
+i2cset -y $BUS 0x48 0x00 0x2a; sleep 0.5
+vigil interlock reset > /dev/null 2>&1; r=$?
+check "reset re-arms once the temperature is back" $([ $r = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "exit $r, RUN_PERMIT=$(value $RUN_PERMIT)"
+
+# SIGKILL: the kernel releases the line, gpio-sim falls back to its pull-down: the safe state.
+kill -9 $agent; wait $agent 2>/dev/null; sleep 0.1
+check "SIGKILL of the agent leaves the output in the safe state" $([ $(value $RUN_PERMIT) = 0 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+
+# SIGTERM: a clean stop drives the output off itself.
+rm -f /tmp/vigil/control.sock
+vigil run --board /bench.toml > /tmp/agent2.log 2>&1 & agent=$!
+for i in $(seq 300); do vigil status > /dev/null 2>&1 && break; sleep 0.1; done
+sleep 1; vigil interlock reset > /dev/null 2>&1; before=$(value $RUN_PERMIT)
+kill -TERM $agent; wait $agent; code=$?
+check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code = 0 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "outputs off" /tmp/agent2.log; echo $?) "before $before, exit $code, after $(value $RUN_PERMIT)"
+
+echo "--- agent log ---"; head -5 /tmp/agent.log
+echo "SUMMARY $passed passed, $failed failed"
+poweroff -f
