@@ -12,6 +12,12 @@ public struct ChannelUpdate: Sendable, Equatable, BitwiseCopyable {
     public var channel: UInt16
     public var sample: ChannelSample
     public var wallClock: WallClockTime
+
+    public init(channel: UInt16, sample: ChannelSample, wallClock: WallClockTime) {
+        self.channel = channel
+        self.sample = sample
+        self.wallClock = wallClock
+    }
 }
 
 /// The work of one loop period on a node, in order: read due sensors, run due analyses, take the

@@ -72,15 +72,21 @@ import VigilFrames
         #expect(status.uplink.framesDelivered > 5)
         #expect(status.channels.contains { $0.name == "motor.temperature" && $0.quality == "good" && ($0.ageMilliseconds ?? 9999) < 1000 })
 
+        // A gateway asks for a new birth.
+        let pub = try ChildProcess.run(TestPaths.which("mosquitto_pub")!, ["-h", "127.0.0.1", "-p", String(broker.port), "-t", "vigil/demo-plant/sim-node-1/cmd/rebirth", "-m", "1", "-q", "1"])
+        #expect(pub.status == 0, "\(pub.output)")
+        usleep(800_000)
+
         let stopped = h.stop()
         #expect(stopped.status == 0, "\(stopped.stderr)")
         #expect(stopped.stderr.contains("outputs off, spool flushed"))
+        #expect(stopped.stderr.contains("rebirth requested"))
         usleep(500_000)
         let recorded = recorder.stop()
         _ = recorded
-        let (frames, invalid) = decodeAll(recorder.messages)
+        let (frames, invalid) = decodeAll(recorder.messages.filter { !$0.topic.contains("/cmd/") })
         #expect(invalid.isEmpty, "\(invalid)")
-        #expect(frames.contains { $0.1.header.type == .birth && $0.0.hasSuffix("/birth") })
+        #expect(frames.filter { $0.1.header.type == .birth && $0.0.hasSuffix("/birth") }.count == 2, "one birth at connect, one on request")
         #expect(frames.filter { $0.1.header.type == .data }.count >= 4)
         #expect(frames.contains { $0.1.header.type == .spectrum })
         // The tripped event carries the value past its limit.
