@@ -33,7 +33,8 @@ let package = Package(
         // libmodbus's custom-RTS callback, for a GPIO driver-enable line.
         .target(name: "CVigilModbus", dependencies: ["CModbus"]),
         // Paho's macro-initialised option structs and callbacks, as blocking calls with timeouts.
-        .target(name: "CVigilMQTT", dependencies: ["CPahoMQTT"], linkerSettings: [.linkedLibrary("paho-mqtt3as")]),
+        // ssl and crypto named after Paho so a fully static link resolves them in order.
+        .target(name: "CVigilMQTT", dependencies: ["CPahoMQTT"], linkerSettings: [.linkedLibrary("paho-mqtt3as"), .linkedLibrary("ssl"), .linkedLibrary("crypto")]),
 
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),

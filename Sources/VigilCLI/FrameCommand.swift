@@ -9,7 +9,7 @@ import VigilUplink
 
 struct FrameCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "frame", abstract: "vigil's binary frames (docs/frame-format.md).",
-                                                    subcommands: [FrameDecode.self])
+                                                    subcommands: [FrameDecode.self, FrameSample.self])
 }
 
 struct FrameDecode: ParsableCommand {

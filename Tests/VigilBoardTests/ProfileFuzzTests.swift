@@ -26,7 +26,12 @@ import VigilBase
             var bytes = Array(Self.seeds[i % Self.seeds.count].utf8)
             let edits = 1 + Int(rng.next() % 4)
             for _ in 0..<edits { mutate(&bytes, &rng) }
-            if trace { let f = fopen("/tmp/fuzz-iter", "w"); fputs("\(i)", f); fclose(f); _ = bytes.withUnsafeBufferPointer { let g = fopen("/tmp/fuzz-last.toml", "w"); fwrite($0.baseAddress, 1, $0.count, g); fclose(g) } }
+            if trace {
+                if let f = fopen("/tmp/fuzz-iter", "w") { fputs("\(i)", f); fclose(f) }
+                bytes.withUnsafeBufferPointer { b in
+                    if let g = fopen("/tmp/fuzz-last.toml", "w") { fwrite(b.baseAddress, 1, b.count, g); fclose(g) }
+                }
+            }
             do {
                 _ = try BoardProfileLoader.load(bytes: bytes, path: "fuzz.toml")
                 accepted += 1
