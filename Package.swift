@@ -93,3 +93,10 @@ let package = Package(
 for target in package.targets where target.type != .system && (target.name.hasPrefix("Vigil") || target.name == "vigil" || target.name == "TestSupport") {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
 }
+
+// Configuration, command-line and control-socket code runs once per command or request, never in
+// the sampling loop: optimise it for size (the binary's budget is 16 MB). The DSP, loop, runtime,
+// drivers and frame codec keep -O.
+for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
+}
