@@ -107,7 +107,18 @@ static int message_arrived(void *ctx, char *topic, int topiclen, MQTTAsync_messa
     return 1;
 }
 
+/* Paho initialises OpenSSL (algorithm tables, error strings) when the first client is created,
+ * TLS or not; that alone makes ~3 MB of libcrypto resident. OpenSSL ≥ 1.1 initialises itself on
+ * first use, so leave it to the first TLS connection. */
+static pthread_once_t paho_once = PTHREAD_ONCE_INIT;
+static void paho_global_init(void) {
+    MQTTAsync_init_options init = MQTTAsync_init_options_initializer;
+    init.do_openssl_init = 0;
+    MQTTAsync_global_init(&init);
+}
+
 vigil_mqtt *vigil_mqtt_create(const char *uri, const char *client_id, int version, char *err, size_t errlen) {
+    pthread_once(&paho_once, paho_global_init);
     vigil_mqtt *m = calloc(1, sizeof *m);
     if (!m) { snprintf(err, errlen, "out of memory"); return NULL; }
     for (int i = 0; i < QUEUE_DEPTH; i++) {
