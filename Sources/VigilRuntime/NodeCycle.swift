@@ -134,6 +134,12 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
         }
     }
 
+    // The agent (another module) creates the cycle for a platform only known at run time, so the
+    // generic body would run unspecialised: every driver call asking the runtime for metadata of
+    // AccelerometerDriver<Bus> and friends, a hash lookup per call, 1000 times a second. Both
+    // platforms live in this module; specialise for each.
+    @_specialize(where Platform == SimulatedPlatform)
+    @_specialize(where Platform == LinuxPlatform)
     public func cycle(_ timing: CycleTiming) {
         let now = timing.wake
         if now >= nextClockCheck {
