@@ -127,12 +127,12 @@ struct GPIOSet: ParsableCommand {
             result = try agent.ask(ControlRequest(command: "gpio-set", line: chip.map { "\($0):\(line)" } ?? line, value: value), as: [String: String].self)
         } else {
             let (c, name, offset) = try findLinuxLine(line, chip: chip)
-            do {
+            do throws(HALError) {
                 let l = try c.requestOutput(offset: offset, consumer: "vigil-cli", settings: OutputLineSettings(activeLow: activeLow, initialValue: value == 1))
                 try l.write(value == 1)
                 if hold > 0 { usleep(UInt32(hold * 1e6)) }
                 result = ["line": "\(name):\(line)", "value": String(value)]
-            } catch let e as HALError { throw cliError("gpio \(line)", e) }
+            } catch { throw cliError("gpio \(line)", error) }
         }
         Console.out(json ? JSONOutput.encode(result) : "\(result["line"] ?? line)=\(value)")
     }
