@@ -125,12 +125,17 @@ check "SIGKILL of the agent leaves the output in the safe state" $([ $(value $RU
 # SIGTERM: a clean stop drives the output off itself.
 rm -f /tmp/vigil/control.sock
 vigil run --board /bench.toml > /tmp/agent2.log 2>&1 & agent=$!
-for i in $(seq 300); do vigil status > /dev/null 2>&1 && break; sleep 0.1; done
-sleep 1; vigil interlock reset > /dev/null 2>&1; before=$(value $RUN_PERMIT)
+# Reset once the node reports it waits for one (every rule has seen healthy input: the TMP102's
+# first conversions take a while under a loaded emulator), as a technician waits for the lamp.
+ready=no
+for i in $(seq 300); do vigil status --json > /tmp/status2.json 2>/dev/null && grep -q '"state" : "waiting_for_reset"' /tmp/status2.json && { ready=yes; break; }; sleep 0.1; done
+vigil interlock reset > /tmp/r3.txt 2>&1
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+before=$(value $RUN_PERMIT)
 kill -TERM $agent; wait $agent; code=$?
-check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code = 0 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "outputs off" /tmp/agent2.log; echo $?) "before $before, exit $code, after $(value $RUN_PERMIT)"
+check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code = 0 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "outputs off" /tmp/agent2.log; echo $?) "before $before (waited for reset: $ready; reset said: $(head -c 100 /tmp/r3.txt)), exit $code, after $(value $RUN_PERMIT)"
 
 # On a failure, the agent's own account goes to the host with the checks.
-[ $failed = 0 ] || tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'
+[ $failed = 0 ] || { tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'; tail -15 /tmp/agent2.log | sed 's/^/AGENT2LOG /'; }
 echo "SUMMARY $passed passed, $failed failed"
 poweroff -f
