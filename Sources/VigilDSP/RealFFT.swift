@@ -3,9 +3,11 @@ import VigilBase
 /// A fixed-point real FFT of one power-of-two length N in 64…8192, set up once and reused.
 ///
 /// **Algorithm.** The N real samples are packed as N/2 complex values z[n] = x[2n] + i·x[2n+1],
-/// loaded in bit-reversed order, transformed by a decimation-in-time complex FFT of length M = N/2
-/// (one radix-2 stage when log₂M is odd, then radix-4 stages, each equal to two radix-2 stages), and
-/// split into the N/2 + 1 bins of the real spectrum.
+/// transformed by a decimation-in-time complex FFT of length M = N/2 (one radix-2 stage when
+/// log₂M is odd, then radix-4 stages, each equal to two radix-2 stages), and split into the
+/// N/2 + 1 bins of the real spectrum. The stages that need no general twiddle (the radix-2 stage
+/// and the first radix-4 stage) run while the input is read in bit-reversed order, so the work
+/// buffer is swept once less.
 ///
 /// **Precision and scaling.** Values are Q31 between stages; twiddles are Q30; every butterfly
 /// forms its products exactly in 64 bits and rounds once (half up) when it scales its outputs by
@@ -18,12 +20,19 @@ import VigilBase
 /// scale) on bin k therefore reads |X[k]| = A/2 with a rectangular window. No stage can overflow:
 /// the fixed 1/4 per radix-4 stage keeps every complex magnitude below its input's.
 ///
+/// **Speed without changing a bit.** The outputs are exactly those of the plain algorithm above
+/// (and of `Tests/VigilDSPTests/Golden/generate.py`, which computes it stage by stage): a complex
+/// product x·W is formed from three integer products instead of four,
+/// k = c·(xr + xi), Re = k − xi·(c − s), Im = k − xr·(c + s), which is the same integer in
+/// wrapping 64-bit arithmetic; and for Q15 input the roundings of the twiddle-free stages are
+/// exact (the low bits are zero), so those stages are plain sums of the raw samples.
+///
 /// **Determinism.** Integer arithmetic only in the transform; tables are built from
 /// ``Trigonometry`` with IEEE double `+ − × ÷`, so outputs are bit-exact on every CPU.
 ///
-/// **Memory and threads.** All tables and the complex work buffer are allocated by `init` and freed
-/// in `deinit`; `transform` allocates nothing. One instance must not transform on two threads at
-/// once (it owns one work buffer); use one instance per thread.
+/// **Memory and threads.** All tables are allocated by `init` and freed in `deinit`; `transform`
+/// works in the caller's `spectrum` buffer and allocates nothing. The tables are read-only after
+/// `init`, so one instance may transform on several threads at once, each with its own buffers.
 public final class RealFFT: @unchecked Sendable {
     /// Real input length N.
     public let length: Int
@@ -32,12 +41,20 @@ public final class RealFFT: @unchecked Sendable {
 
     private let complexLength: Int            // M = N/2
     private let log2Complex: Int
-    /// cos, sin of 2πj/M, j = 0 ..< 3M/4, interleaved, Q30.
+    /// cos, sin of 2πj/M, j = 0 ..< 3M/4, interleaved, Q30: the twiddles every stage draws from.
     private let twiddles: UnsafeMutablePointer<Int32>
+    /// The general radix-4 stages' twiddles in the order they are used: for each stage (quarter
+    /// length q) and j = 1 ..< q, the factors of x₁, x₂, x₃ (W²ʲ, Wʲ, W³ʲ) as (c, c − s, c + s).
+    private let stageTwiddles: UnsafeMutablePointer<Int32>
+    private let stageTwiddleCount: Int
     /// cos, sin of 2πk/N, k = 0 … M/2, interleaved, Q30: the real-split twiddles.
     private let splitTwiddles: UnsafeMutablePointer<Int32>
+    /// The split's factor −i·W_N^k = −s − i·c for three-product multiplication: (−s, −s − c, s − c).
+    private let splitFactors: UnsafeMutablePointer<Int32>
     /// Bit-reversal of log₂M bits for every n < M.
     private let bitReversed: UnsafeMutablePointer<UInt16>
+    /// cos π/4 = sin π/4 in Q30, as the twiddle table holds it (the load's radix-8 step uses it).
+    private let cosQuarterPi: Int64
 
     /// The supported lengths.
     public static let supportedLengths: [Int] = [64, 128, 256, 512, 1024, 2048, 4096, 8192]
@@ -51,7 +68,7 @@ public final class RealFFT: @unchecked Sendable {
         complexLength = m
         log2Complex = m.trailingZeroBitCount
 
-        let twiddleCount = max(3 * m / 4, 1)
+        let twiddleCount = 3 * m / 4
         twiddles = .allocate(capacity: 2 * twiddleCount)
         for j in 0..<twiddleCount {
             let (c, s) = Trigonometry.cosSin(turns: j, of: m)
@@ -59,23 +76,63 @@ public final class RealFFT: @unchecked Sendable {
             twiddles[2 * j + 1] = Self.q30(s)
         }
         splitTwiddles = .allocate(capacity: 2 * (m / 2 + 1))
+        splitFactors = .allocate(capacity: 3 * (m / 2 + 1))
         for k in 0...(m / 2) {
             let (c, s) = Trigonometry.cosSin(turns: k, of: length)
-            splitTwiddles[2 * k] = Self.q30(c)
-            splitTwiddles[2 * k + 1] = Self.q30(s)
+            let cq = Self.q30(c), sq = Self.q30(s)
+            splitTwiddles[2 * k] = cq
+            splitTwiddles[2 * k + 1] = sq
+            splitFactors[3 * k] = 0 &- sq
+            splitFactors[3 * k + 1] = 0 &- sq &- cq
+            splitFactors[3 * k + 2] = sq &- cq
         }
         bitReversed = .allocate(capacity: m)
-        let bits = m.trailingZeroBitCount
+        let bits = log2Complex
         for n in 0..<m {
             var r = 0
             for b in 0..<bits where n & (1 << b) != 0 { r |= 1 << (bits - 1 - b) }
             bitReversed[n] = UInt16(r)
         }
+
+        // The load runs the first stages (quarter 1, or radix-2 and quarter 2); M ≥ 32 leaves at
+        // least one general stage, the last of quarter M/4.
+        let firstQuarter = log2Complex & 1 == 1 ? 8 : 4
+        var count = 0
+        var q = firstQuarter
+        while q < m { count += 9 * (q - 1); q *= 4 }
+        stageTwiddleCount = count
+        stageTwiddles = .allocate(capacity: count)
+        var at = 0
+        q = firstQuarter
+        while q < m {
+            let stride = m / (4 * q)
+            for j in 1..<q {
+                for t in [2 * j * stride, j * stride, 3 * j * stride] {
+                    let c = twiddles[2 * t], s = twiddles[2 * t + 1]
+                    // |c ± s| ≤ √2 · 2³⁰ < 2³¹: both fit Int32.
+                    stageTwiddles[at] = c
+                    stageTwiddles[at + 1] = c - s
+                    stageTwiddles[at + 2] = c + s
+                    at += 3
+                }
+            }
+            q *= 4
+        }
+        // The load's radix-8 step (odd log₂M) takes W = e^(−iπ/4), W² = −i, W³ from the table
+        // as (h, h), (0, 1), (−h, h); the table is built so, and this holds it to that.
+        let eighth = m / 8
+        cosQuarterPi = Int64(twiddles[2 * eighth])
+        precondition(twiddles[2 * eighth + 1] == twiddles[2 * eighth]
+            && twiddles[4 * eighth] == 0 && twiddles[4 * eighth + 1] == 1 << 30
+            && twiddles[6 * eighth] == -twiddles[2 * eighth] && twiddles[6 * eighth + 1] == twiddles[2 * eighth],
+            "the Q30 twiddles of π/4, π/2 and 3π/4 are not the exact values the load relies on")
     }
 
     deinit {
         twiddles.deallocate()
+        stageTwiddles.deallocate()
         splitTwiddles.deallocate()
+        splitFactors.deallocate()
         bitReversed.deallocate()
     }
 
@@ -83,7 +140,7 @@ public final class RealFFT: @unchecked Sendable {
     static func q30(_ v: Double) -> Int32 { Int32((v * 1073741824).rounded(.toNearestOrAwayFromZero)) }
 
     /// The twiddle tables as built (for the golden-vector tests): (cos, sin) pairs in Q30.
-    public var twiddleTable: [Int32] { Array(UnsafeBufferPointer(start: twiddles, count: 2 * max(3 * complexLength / 4, 1))) }
+    public var twiddleTable: [Int32] { Array(UnsafeBufferPointer(start: twiddles, count: 2 * (3 * complexLength / 4))) }
     public var splitTwiddleTable: [Int32] { Array(UnsafeBufferPointer(start: splitTwiddles, count: 2 * (complexLength / 2 + 1))) }
 
     // MARK: - Transforms
@@ -98,9 +155,8 @@ public final class RealFFT: @unchecked Sendable {
         try check(samples.count, spectrum.count)
         let out = UnsafeMutableRawPointer(spectrum.baseAddress!).assumingMemoryBound(to: Int32.self)
         let input = UnsafeRawPointer(samples.baseAddress!).assumingMemoryBound(to: Int16.self)
-        // z[n] = (x[2n] + i·x[2n+1]) / 2, loaded at its bit-reversed place: Q15 << 15 is Q31 halved, exactly.
-        loadBitReversed(out) { n in (Int64(input[2 &* n]) &<< 15, Int64(input[2 &* n &+ 1]) &<< 15) }
-        complexTransform(out)
+        loadQ15(out, input)
+        radix4Stages(out)
         split(out)
     }
 
@@ -111,8 +167,9 @@ public final class RealFFT: @unchecked Sendable {
         try check(samples.count, spectrum.count)
         let out = UnsafeMutableRawPointer(spectrum.baseAddress!).assumingMemoryBound(to: Int32.self)
         let input = UnsafeRawPointer(samples.baseAddress!).assumingMemoryBound(to: Int32.self)
-        loadBitReversed(out) { n in ((Int64(input[2 &* n]) &+ 1) &>> 1, (Int64(input[2 &* n &+ 1]) &+ 1) &>> 1) }
-        complexTransform(out)
+        // z[n] = (x[2n] + i·x[2n+1]) / 2, rounded.
+        load(out) { n in ((Int64(input[2 &* n]) &+ 1) &>> 1, (Int64(input[2 &* n &+ 1]) &+ 1) &>> 1) }
+        radix4Stages(out)
         split(out)
     }
 
@@ -121,41 +178,146 @@ public final class RealFFT: @unchecked Sendable {
         guard spectrum == length + 2 else { throw .bufferSize(name: "spectrum", expected: length + 2, actual: spectrum) }
     }
 
-    /// Writes z[n] (from `value`) to position bitReversed[n]. When log₂M is odd the first radix-2
-    /// stage is done on the way: positions 2i and 2i+1 receive z[r] and z[r + M/2] (r = rev(2i)),
-    /// and their butterfly (a ± b)/2 needs no twiddle.
+    // MARK: - Butterflies
+
+    /// The radix-4 combination every stage ends with, before its rounding shift:
+    /// y₀ = a+b+c+d, y₁ = a−b−i(c−d), y₂ = a+b−c−d, y₃ = a−b+i(c−d), as (re, im) × 4.
+    /// Callers fold the rounding half into a.
     @inline(__always)
-    private func loadBitReversed(_ out: UnsafeMutablePointer<Int32>, _ value: (Int) -> (Int64, Int64)) {
-        let m = complexLength
+    private static func combine<T: FixedWidthInteger>(_ ar: T, _ ai: T, _ br: T, _ bi: T, _ cr: T, _ ci: T, _ dr: T, _ di: T)
+        -> (T, T, T, T, T, T, T, T) {
+        let apbR = ar &+ br, apbI = ai &+ bi, ambR = ar &- br, ambI = ai &- bi
+        let cpdR = cr &+ dr, cpdI = ci &+ di, cmdR = cr &- dr, cmdI = ci &- di
+        return (apbR &+ cpdR, apbI &+ cpdI, ambR &+ cmdI, ambI &- cmdR,
+                apbR &- cpdR, apbI &- cpdI, ambR &- cmdI, ambI &+ cmdR)
+    }
+
+    /// x·W for W = c − i·s given as (c, c − s, c + s): three exact products.
+    @inline(__always)
+    private static func rotate(_ xr: Int64, _ xi: Int64, _ w: UnsafePointer<Int32>) -> (Int64, Int64) {
+        let k = Int64(w[0]) &* (xr &+ xi)
+        return (k &- xi &* Int64(w[1]), k &- xr &* Int64(w[2]))
+    }
+
+    /// Stores four complex outputs at positions i, i + d, i + 2d, i + 3d, each shifted right by `shift`.
+    @inline(__always)
+    private static func store<T: FixedWidthInteger>(_ z: UnsafeMutablePointer<Int32>, _ i: Int, _ d: Int, _ shift: T,
+                                                    _ y: (T, T, T, T, T, T, T, T)) {
+        let p = z + 2 &* i, o = 2 &* d
+        p[0] = Int32(truncatingIfNeeded: y.0 &>> shift); p[1] = Int32(truncatingIfNeeded: y.1 &>> shift)
+        p[o] = Int32(truncatingIfNeeded: y.2 &>> shift); p[o &+ 1] = Int32(truncatingIfNeeded: y.3 &>> shift)
+        p[2 &* o] = Int32(truncatingIfNeeded: y.4 &>> shift); p[2 &* o &+ 1] = Int32(truncatingIfNeeded: y.5 &>> shift)
+        p[3 &* o] = Int32(truncatingIfNeeded: y.6 &>> shift); p[3 &* o &+ 1] = Int32(truncatingIfNeeded: y.7 &>> shift)
+    }
+
+    // MARK: - Stages
+
+    /// Reads z[n] (from `value`) in bit-reversed order and runs the twiddle-free first stages on
+    /// the way. Even log₂M: the radix-4 stage of quarter 1 on each four consecutive positions.
+    /// Odd log₂M: the radix-2 stage (positions 2i, 2i+1 get (a ± b)/2 with a = z[rev(2i)],
+    /// b = z[rev(2i) + M/2]) and then the radix-4 stage of quarter 2, on each eight positions.
+    @inline(__always)
+    private func load(_ z: UnsafeMutablePointer<Int32>, _ value: (Int) -> (Int64, Int64)) {
+        let m = complexLength, half = m / 2
+        var i = 0
         if log2Complex & 1 == 1 {
-            var i = 0
+            let h = cosQuarterPi
             while i < m {
-                let r = Int(bitReversed[i]) // rev(i + 1) = rev(i) + M/2 for even i
-                let (ar, ai) = value(r), (br, bi) = value(r &+ m / 2)
-                out[2 &* i] = Int32(truncatingIfNeeded: (ar &+ br &+ 1) &>> 1)
-                out[2 &* i &+ 1] = Int32(truncatingIfNeeded: (ai &+ bi &+ 1) &>> 1)
-                out[2 &* i &+ 2] = Int32(truncatingIfNeeded: (ar &- br &+ 1) &>> 1)
-                out[2 &* i &+ 3] = Int32(truncatingIfNeeded: (ai &- bi &+ 1) &>> 1)
-                i &+= 2
+                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 2])
+                let rC = Int(bitReversed[i &+ 4]), rD = Int(bitReversed[i &+ 6])
+                let (aAr, aAi) = value(rA), (bAr, bAi) = value(rA &+ half)
+                let (aBr, aBi) = value(rB), (bBr, bBi) = value(rB &+ half)
+                let (aCr, aCi) = value(rC), (bCr, bCi) = value(rC &+ half)
+                let (aDr, aDi) = value(rD), (bDr, bDi) = value(rD &+ half)
+                // j = 0 of quarter 2: the radix-2 sums, twiddles 1.
+                Self.store(z, i, 2, 2 as Int64, Self.combine(
+                    ((aAr &+ bAr &+ 1) &>> 1) &+ 2, ((aAi &+ bAi &+ 1) &>> 1) &+ 2,
+                    (aBr &+ bBr &+ 1) &>> 1, (aBi &+ bBi &+ 1) &>> 1,
+                    (aCr &+ bCr &+ 1) &>> 1, (aCi &+ bCi &+ 1) &>> 1,
+                    (aDr &+ bDr &+ 1) &>> 1, (aDi &+ bDi &+ 1) &>> 1))
+                // j = 1: the radix-2 differences; x₁·W² = xi − i·xr, x₂·W = (xr + xi)h + i(xi − xr)h,
+                // x₃·W³ = (xi − xr)h − i(xr + xi)h.
+                let x0r = (aAr &- bAr &+ 1) &>> 1, x0i = (aAi &- bAi &+ 1) &>> 1
+                let x1r = (aBr &- bBr &+ 1) &>> 1, x1i = (aBi &- bBi &+ 1) &>> 1
+                let x2r = (aCr &- bCr &+ 1) &>> 1, x2i = (aCi &- bCi &+ 1) &>> 1
+                let x3r = (aDr &- bDr &+ 1) &>> 1, x3i = (aDi &- bDi &+ 1) &>> 1
+                Self.store(z, i &+ 1, 2, 32 as Int64, Self.combine(
+                    (x0r &<< 30) &+ (1 &<< 31), (x0i &<< 30) &+ (1 &<< 31),
+                    x1i &<< 30, 0 &- (x1r &<< 30),
+                    (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
+                    (x3i &- x3r) &* h, 0 &- (x3r &+ x3i) &* h))
+                i &+= 8
             }
         } else {
-            for i in 0..<m {
-                let (re, im) = value(Int(bitReversed[i]))
-                out[2 &* i] = Int32(truncatingIfNeeded: re)
-                out[2 &* i &+ 1] = Int32(truncatingIfNeeded: im)
+            while i < m {
+                let (ar, ai) = value(Int(bitReversed[i]))
+                let (br, bi) = value(Int(bitReversed[i &+ 1]))
+                let (cr, ci) = value(Int(bitReversed[i &+ 2]))
+                let (dr, di) = value(Int(bitReversed[i &+ 3]))
+                Self.store(z, i, 1, 2 as Int64, Self.combine(ar &+ 2, ai &+ 2, br, bi, cr, ci, dr, di))
+                i &+= 4
             }
         }
     }
 
-    /// In-place complex FFT of M values after ``loadBitReversed(_:_:)``, natural order out,
-    /// scaled by 1/M.
+    /// ``load(_:_:)`` for Q15 input, z = x·2¹⁵: the radix-2 halving and the quarter-1/quarter-2
+    /// j = 0 quartering only drop zero bits, so those outputs are sums of raw samples shifted
+    /// into place, and the one rounding left, (2¹⁴·Y + 2³¹) >> 32, equals (Y + 2¹⁷) >> 18.
     @inline(__always)
-    private func complexTransform(_ z: UnsafeMutablePointer<Int32>) {
+    private func loadQ15(_ z: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Int16>) {
+        let m = complexLength, half = m / 2
+        @inline(__always) func re(_ r: Int) -> Int32 { Int32(x[2 &* r]) }
+        @inline(__always) func im(_ r: Int) -> Int32 { Int32(x[2 &* r &+ 1]) }
+        var i = 0
+        if log2Complex & 1 == 1 {
+            let h = cosQuarterPi
+            while i < m {
+                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 2])
+                let rC = Int(bitReversed[i &+ 4]), rD = Int(bitReversed[i &+ 6])
+                let aAr = re(rA), aAi = im(rA), bAr = re(rA &+ half), bAi = im(rA &+ half)
+                let aBr = re(rB), aBi = im(rB), bBr = re(rB &+ half), bBi = im(rB &+ half)
+                let aCr = re(rC), aCi = im(rC), bCr = re(rC &+ half), bCi = im(rC &+ half)
+                let aDr = re(rD), aDi = im(rD), bDr = re(rD &+ half), bDi = im(rD &+ half)
+                // Sums of eight samples, |·| ≤ 2¹⁸, scaled by 2¹⁵ · ½ · ¼.
+                let y0 = Self.combine(aAr &+ bAr, aAi &+ bAi, aBr &+ bBr, aBi &+ bBi,
+                                      aCr &+ bCr, aCi &+ bCi, aDr &+ bDr, aDi &+ bDi)
+                Self.store(z, i, 2, 0 as Int32, (y0.0 &<< 12, y0.1 &<< 12, y0.2 &<< 12, y0.3 &<< 12,
+                                                 y0.4 &<< 12, y0.5 &<< 12, y0.6 &<< 12, y0.7 &<< 12))
+                let x0r = Int64(aAr &- bAr), x0i = Int64(aAi &- bAi)
+                let x1r = Int64(aBr &- bBr), x1i = Int64(aBi &- bBi)
+                let x2r = Int64(aCr &- bCr), x2i = Int64(aCi &- bCi)
+                let x3r = Int64(aDr &- bDr), x3i = Int64(aDi &- bDi)
+                Self.store(z, i &+ 1, 2, 18 as Int64, Self.combine(
+                    (x0r &<< 30) &+ (1 &<< 17), (x0i &<< 30) &+ (1 &<< 17),
+                    x1i &<< 30, 0 &- (x1r &<< 30),
+                    (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
+                    (x3i &- x3r) &* h, 0 &- (x3r &+ x3i) &* h))
+                i &+= 8
+            }
+        } else {
+            while i < m {
+                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 1])
+                let rC = Int(bitReversed[i &+ 2]), rD = Int(bitReversed[i &+ 3])
+                // Sums of four samples scaled by 2¹⁵ · ¼.
+                let y = Self.combine(re(rA), im(rA), re(rB), im(rB), re(rC), im(rC), re(rD), im(rD))
+                Self.store(z, i, 1, 0 as Int32, (y.0 &<< 13, y.1 &<< 13, y.2 &<< 13, y.3 &<< 13,
+                                                 y.4 &<< 13, y.5 &<< 13, y.6 &<< 13, y.7 &<< 13))
+                i &+= 4
+            }
+        }
+    }
+
+    /// The general radix-4 stages after ``load(_:_:)``: quarter lengths 4 or 8, ×4 up to M/4.
+    /// Natural order out, scaled by 1/M overall.
+    @inline(__always)
+    private func radix4Stages(_ z: UnsafeMutablePointer<Int32>) {
         let m = complexLength
-        var span = log2Complex & 1 == 1 ? 2 : 1 // the radix-2 stage, if any, ran during the load
-        while span < m {
-            radix4Stage(z, quarter: span, twiddleStride: m / (4 * span))
-            span *= 4
+        var q = log2Complex & 1 == 1 ? 8 : 4
+        var tw = stageTwiddles
+        while q < m {
+            radix4Stage(z, quarter: q, twiddles: tw)
+            tw += 9 &* (q &- 1)
+            q &*= 4
         }
     }
 
@@ -164,65 +326,34 @@ public final class RealFFT: @unchecked Sendable {
     /// (W = e^(−2πi/L), L = 4·quarter), the outputs are
     /// y₀ = A+B+C+D, y₁ = A−B−i(C−D), y₂ = A+B−C−D, y₃ = A−B+i(C−D), each divided by 4.
     /// (x₁ carries W²ʲ because bit-reversed input puts the second half-length transform there.)
+    /// Blocks outside, j inside, so each butterfly reads its twiddles in table order.
     @inline(__always)
-    private func radix4Stage(_ z: UnsafeMutablePointer<Int32>, quarter q: Int, twiddleStride: Int) {
-        let m = complexLength
-        let step = 8 &* q           // Int32s from one block to the next (4·q complex values)
-        let end = z + 2 &* m
-        let tw = twiddles
-        // j = 0: every twiddle is 1, so the products are shifts.
-        var p0 = z
-        while p0 < end {
-            let p1 = p0 + 2 &* q, p2 = p1 + 2 &* q, p3 = p2 + 2 &* q
-            let ar = Int64(p0[0]), ai = Int64(p0[1]), br = Int64(p1[0]), bi = Int64(p1[1])
-            let cr = Int64(p2[0]), ci = Int64(p2[1]), dr = Int64(p3[0]), di = Int64(p3[1])
-            let apbR = ar &+ br &+ 2, apbI = ai &+ bi &+ 2, ambR = ar &- br &+ 2, ambI = ai &- bi &+ 2
-            let cpdR = cr &+ dr, cpdI = ci &+ di, cmdR = cr &- dr, cmdI = ci &- di
-            p0[0] = Int32(truncatingIfNeeded: (apbR &+ cpdR) &>> 2)
-            p0[1] = Int32(truncatingIfNeeded: (apbI &+ cpdI) &>> 2)
-            p1[0] = Int32(truncatingIfNeeded: (ambR &+ cmdI) &>> 2)
-            p1[1] = Int32(truncatingIfNeeded: (ambI &- cmdR) &>> 2)
-            p2[0] = Int32(truncatingIfNeeded: (apbR &- cpdR) &>> 2)
-            p2[1] = Int32(truncatingIfNeeded: (apbI &- cpdI) &>> 2)
-            p3[0] = Int32(truncatingIfNeeded: (ambR &- cmdI) &>> 2)
-            p3[1] = Int32(truncatingIfNeeded: (ambI &+ cmdR) &>> 2)
-            p0 += step
-        }
-        var j = 1
-        while j < q {
-            let t1 = 2 &* j &* twiddleStride, t2 = 2 &* t1, t3 = 3 &* t1
-            let c1 = Int64(tw[t1]), s1 = Int64(tw[t1 &+ 1])
-            let c2 = Int64(tw[t2]), s2 = Int64(tw[t2 &+ 1])
-            let c3 = Int64(tw[t3]), s3 = Int64(tw[t3 &+ 1])
-            p0 = z + 2 &* j
-            while p0 < end {
-                let p1 = p0 + 2 &* q, p2 = p1 + 2 &* q, p3 = p2 + 2 &* q
-                // A in Q61 (Q31 · 2^30); B, C, D are exact Q31 × Q30 products.
-                let ar = Int64(p0[0]) &<< 30, ai = Int64(p0[1]) &<< 30
-                // x·W with W = c − i·s: (xr·c + xi·s) + i(xi·c − xr·s)
-                let x1r = Int64(p1[0]), x1i = Int64(p1[1])
-                let br = x1r &* c2 &+ x1i &* s2, bi = x1i &* c2 &- x1r &* s2
-                let x2r = Int64(p2[0]), x2i = Int64(p2[1])
-                let cr = x2r &* c1 &+ x2i &* s1, ci = x2i &* c1 &- x2r &* s1
-                let x3r = Int64(p3[0]), x3i = Int64(p3[1])
-                let dr = x3r &* c3 &+ x3i &* s3, di = x3i &* c3 &- x3r &* s3
-                let half: Int64 = 1 &<< 31
-                let apbR = ar &+ br &+ half, apbI = ai &+ bi &+ half
-                let ambR = ar &- br &+ half, ambI = ai &- bi &+ half
-                let cpdR = cr &+ dr, cpdI = ci &+ di, cmdR = cr &- dr, cmdI = ci &- di
-                p0[0] = Int32(truncatingIfNeeded: (apbR &+ cpdR) &>> 32)
-                p0[1] = Int32(truncatingIfNeeded: (apbI &+ cpdI) &>> 32)
-                // y₁ = (A−B) − i(C−D)
-                p1[0] = Int32(truncatingIfNeeded: (ambR &+ cmdI) &>> 32)
-                p1[1] = Int32(truncatingIfNeeded: (ambI &- cmdR) &>> 32)
-                p2[0] = Int32(truncatingIfNeeded: (apbR &- cpdR) &>> 32)
-                p2[1] = Int32(truncatingIfNeeded: (apbI &- cpdI) &>> 32)
-                // y₃ = (A−B) + i(C−D)
-                p3[0] = Int32(truncatingIfNeeded: (ambR &- cmdI) &>> 32)
-                p3[1] = Int32(truncatingIfNeeded: (ambI &+ cmdR) &>> 32)
-                p0 += step
+    private func radix4Stage(_ z: UnsafeMutablePointer<Int32>, quarter q: Int, twiddles: UnsafeMutablePointer<Int32>) {
+        let end = z + 2 &* complexLength
+        let o1 = 2 &* q, o2 = 4 &* q, o3 = 6 &* q
+        var block = z
+        while block < end {
+            // j = 0: every twiddle is 1, so the products are shifts.
+            do {
+                let p = block
+                Self.store(block, 0, q, 2 as Int64, Self.combine(
+                    Int64(p[0]) &+ 2, Int64(p[1]) &+ 2, Int64(p[o1]), Int64(p[o1 &+ 1]),
+                    Int64(p[o2]), Int64(p[o2 &+ 1]), Int64(p[o3]), Int64(p[o3 &+ 1])))
             }
-            j &+= 1
+            var p = block + 2
+            let stop = block + o1
+            var w = twiddles
+            while p < stop {
+                // A in Q61 (Q31 · 2³⁰) with the rounding half; B, C, D are exact Q31 × Q30 products.
+                let (br, bi) = Self.rotate(Int64(p[o1]), Int64(p[o1 &+ 1]), w)
+                let (cr, ci) = Self.rotate(Int64(p[o2]), Int64(p[o2 &+ 1]), w + 3)
+                let (dr, di) = Self.rotate(Int64(p[o3]), Int64(p[o3 &+ 1]), w + 6)
+                Self.store(p, 0, q, 32 as Int64, Self.combine(
+                    (Int64(p[0]) &<< 30) &+ (1 &<< 31), (Int64(p[1]) &<< 30) &+ (1 &<< 31), br, bi, cr, ci, dr, di))
+                p += 2
+                w += 9
+            }
+            block += 8 &* q
         }
     }
 
@@ -240,26 +371,24 @@ public final class RealFFT: @unchecked Sendable {
         z[2 * m] = Int32(truncatingIfNeeded: z0r - z0i)
         z[2 * m + 1] = 0
         var k = 1
+        var f = splitFactors + 3
         while k <= m / 2 {
             let l = m &- k
             let zkr = Int64(z[2 &* k]), zki = Int64(z[2 &* k &+ 1])
             let zlr = Int64(z[2 &* l]), zli = Int64(z[2 &* l &+ 1])
-            // Output k: A = Z[k] + conj Z[l], B = Z[k] − conj Z[l], W = W_N^k = c − i·s.
-            let c = Int64(splitTwiddles[2 &* k]), s = Int64(splitTwiddles[2 &* k &+ 1])
-            var ar = zkr &+ zlr, ai = zki &- zli, br = zkr &- zlr, bi = zki &+ zli
-            // T = −i·W·B = (−s − i·c)(br + i·bi) = (−s·br + c·bi) + i(−s·bi − c·br)
-            var tr = c &* bi &- s &* br, ti = 0 &- s &* bi &- c &* br
-            let xkr = ((ar &<< 30) &+ tr &+ half) &>> 31, xki = ((ai &<< 30) &+ ti &+ half) &>> 31
-            // Output l = M − k: A' = Z[l] + conj Z[k] = conj A, B' = Z[l] − conj Z[k] = −conj B,
-            // W_N^l = −conj W_N^k = −c − i·s.
-            ar = zlr &+ zkr; ai = zli &- zki; br = zlr &- zkr; bi = zli &+ zki
-            // T' = −i·W'·B' = (−s + i·c)(br + i·bi) = (−s·br − c·bi) + i(−s·bi + c·br)
-            tr = 0 &- s &* br &- c &* bi; ti = c &* br &- s &* bi
-            let xlr = ((ar &<< 30) &+ tr &+ half) &>> 31, xli = ((ai &<< 30) &+ ti &+ half) &>> 31
-            z[2 &* k] = Int32(truncatingIfNeeded: xkr)
-            z[2 &* k &+ 1] = Int32(truncatingIfNeeded: xki)
-            z[2 &* l] = Int32(truncatingIfNeeded: xlr)
-            z[2 &* l &+ 1] = Int32(truncatingIfNeeded: xli)
+            // A = Z[k] + conj Z[l] (in Q61, with the rounding half), B = Z[k] − conj Z[l].
+            let ar = ((zkr &+ zlr) &<< 30) &+ half, ai = (zki &- zli) &<< 30
+            let br = zkr &- zlr, bi = zki &+ zli
+            // T = −i·W_N^k·B = B·(−s − i·c), three products.
+            let t = Int64(f[0]) &* (br &+ bi)
+            let tr = t &- bi &* Int64(f[1]), ti = (t &+ br &* Int64(f[2])) &+ half
+            // X[k] = (A + T)/2; X[M − k] = (conj A − conj T)/2, since for l the same sums give
+            // A' = conj A, B' = −conj B and W_N^l = −conj W_N^k. When k = l both are the same bin.
+            z[2 &* k] = Int32(truncatingIfNeeded: (ar &+ tr) &>> 31)
+            z[2 &* k &+ 1] = Int32(truncatingIfNeeded: (ti &+ ai) &>> 31)
+            z[2 &* l] = Int32(truncatingIfNeeded: (ar &- tr) &>> 31)
+            z[2 &* l &+ 1] = Int32(truncatingIfNeeded: (ti &- ai) &>> 31)
+            f += 3
             k &+= 1
         }
     }
