@@ -182,10 +182,11 @@ public final class RealFFT: @unchecked Sendable {
 
     /// The radix-4 combination every stage ends with, before its rounding shift:
     /// y₀ = a+b+c+d, y₁ = a−b−i(c−d), y₂ = a+b−c−d, y₃ = a−b+i(c−d), as (re, im) × 4.
-    /// Callers fold the rounding half into a.
+    /// Callers fold the rounding half into a. (Concrete, not generic: a debug build would ask the
+    /// runtime for tuple metadata, an allocation, on first use.)
     @inline(__always)
-    private static func combine<T: FixedWidthInteger>(_ ar: T, _ ai: T, _ br: T, _ bi: T, _ cr: T, _ ci: T, _ dr: T, _ di: T)
-        -> (T, T, T, T, T, T, T, T) {
+    private static func combine(_ ar: Int64, _ ai: Int64, _ br: Int64, _ bi: Int64, _ cr: Int64, _ ci: Int64, _ dr: Int64, _ di: Int64)
+        -> (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) {
         let apbR = ar &+ br, apbI = ai &+ bi, ambR = ar &- br, ambI = ai &- bi
         let cpdR = cr &+ dr, cpdI = ci &+ di, cmdR = cr &- dr, cmdI = ci &- di
         return (apbR &+ cpdR, apbI &+ cpdI, ambR &+ cmdI, ambI &- cmdR,
@@ -201,8 +202,8 @@ public final class RealFFT: @unchecked Sendable {
 
     /// Stores four complex outputs at positions i, i + d, i + 2d, i + 3d, each shifted right by `shift`.
     @inline(__always)
-    private static func store<T: FixedWidthInteger>(_ z: UnsafeMutablePointer<Int32>, _ i: Int, _ d: Int, _ shift: T,
-                                                    _ y: (T, T, T, T, T, T, T, T)) {
+    private static func store(_ z: UnsafeMutablePointer<Int32>, _ i: Int, _ d: Int, _ shift: Int64,
+                              _ y: (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64)) {
         let p = z + 2 &* i, o = 2 &* d
         p[0] = Int32(truncatingIfNeeded: y.0 &>> shift); p[1] = Int32(truncatingIfNeeded: y.1 &>> shift)
         p[o] = Int32(truncatingIfNeeded: y.2 &>> shift); p[o &+ 1] = Int32(truncatingIfNeeded: y.3 &>> shift)
@@ -230,7 +231,7 @@ public final class RealFFT: @unchecked Sendable {
                 let (aCr, aCi) = value(rC), (bCr, bCi) = value(rC &+ half)
                 let (aDr, aDi) = value(rD), (bDr, bDi) = value(rD &+ half)
                 // j = 0 of quarter 2: the radix-2 sums, twiddles 1.
-                Self.store(z, i, 2, 2 as Int64, Self.combine(
+                Self.store(z, i, 2, 2, Self.combine(
                     ((aAr &+ bAr &+ 1) &>> 1) &+ 2, ((aAi &+ bAi &+ 1) &>> 1) &+ 2,
                     (aBr &+ bBr &+ 1) &>> 1, (aBi &+ bBi &+ 1) &>> 1,
                     (aCr &+ bCr &+ 1) &>> 1, (aCi &+ bCi &+ 1) &>> 1,
@@ -241,7 +242,7 @@ public final class RealFFT: @unchecked Sendable {
                 let x1r = (aBr &- bBr &+ 1) &>> 1, x1i = (aBi &- bBi &+ 1) &>> 1
                 let x2r = (aCr &- bCr &+ 1) &>> 1, x2i = (aCi &- bCi &+ 1) &>> 1
                 let x3r = (aDr &- bDr &+ 1) &>> 1, x3i = (aDi &- bDi &+ 1) &>> 1
-                Self.store(z, i &+ 1, 2, 32 as Int64, Self.combine(
+                Self.store(z, i &+ 1, 2, 32, Self.combine(
                     (x0r &<< 30) &+ (1 &<< 31), (x0i &<< 30) &+ (1 &<< 31),
                     x1i &<< 30, 0 &- (x1r &<< 30),
                     (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
@@ -254,7 +255,7 @@ public final class RealFFT: @unchecked Sendable {
                 let (br, bi) = value(Int(bitReversed[i &+ 1]))
                 let (cr, ci) = value(Int(bitReversed[i &+ 2]))
                 let (dr, di) = value(Int(bitReversed[i &+ 3]))
-                Self.store(z, i, 1, 2 as Int64, Self.combine(ar &+ 2, ai &+ 2, br, bi, cr, ci, dr, di))
+                Self.store(z, i, 1, 2, Self.combine(ar &+ 2, ai &+ 2, br, bi, cr, ci, dr, di))
                 i &+= 4
             }
         }
@@ -266,8 +267,8 @@ public final class RealFFT: @unchecked Sendable {
     @inline(__always)
     private func loadQ15(_ z: UnsafeMutablePointer<Int32>, _ x: UnsafePointer<Int16>) {
         let m = complexLength, half = m / 2
-        @inline(__always) func re(_ r: Int) -> Int32 { Int32(x[2 &* r]) }
-        @inline(__always) func im(_ r: Int) -> Int32 { Int32(x[2 &* r &+ 1]) }
+        @inline(__always) func re(_ r: Int) -> Int64 { Int64(x[2 &* r]) }
+        @inline(__always) func im(_ r: Int) -> Int64 { Int64(x[2 &* r &+ 1]) }
         var i = 0
         if log2Complex & 1 == 1 {
             let h = cosQuarterPi
@@ -281,13 +282,13 @@ public final class RealFFT: @unchecked Sendable {
                 // Sums of eight samples, |·| ≤ 2¹⁸, scaled by 2¹⁵ · ½ · ¼.
                 let y0 = Self.combine(aAr &+ bAr, aAi &+ bAi, aBr &+ bBr, aBi &+ bBi,
                                       aCr &+ bCr, aCi &+ bCi, aDr &+ bDr, aDi &+ bDi)
-                Self.store(z, i, 2, 0 as Int32, (y0.0 &<< 12, y0.1 &<< 12, y0.2 &<< 12, y0.3 &<< 12,
+                Self.store(z, i, 2, 0, (y0.0 &<< 12, y0.1 &<< 12, y0.2 &<< 12, y0.3 &<< 12,
                                                  y0.4 &<< 12, y0.5 &<< 12, y0.6 &<< 12, y0.7 &<< 12))
-                let x0r = Int64(aAr &- bAr), x0i = Int64(aAi &- bAi)
-                let x1r = Int64(aBr &- bBr), x1i = Int64(aBi &- bBi)
-                let x2r = Int64(aCr &- bCr), x2i = Int64(aCi &- bCi)
-                let x3r = Int64(aDr &- bDr), x3i = Int64(aDi &- bDi)
-                Self.store(z, i &+ 1, 2, 18 as Int64, Self.combine(
+                let x0r = aAr &- bAr, x0i = aAi &- bAi
+                let x1r = aBr &- bBr, x1i = aBi &- bBi
+                let x2r = aCr &- bCr, x2i = aCi &- bCi
+                let x3r = aDr &- bDr, x3i = aDi &- bDi
+                Self.store(z, i &+ 1, 2, 18, Self.combine(
                     (x0r &<< 30) &+ (1 &<< 17), (x0i &<< 30) &+ (1 &<< 17),
                     x1i &<< 30, 0 &- (x1r &<< 30),
                     (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
@@ -300,7 +301,7 @@ public final class RealFFT: @unchecked Sendable {
                 let rC = Int(bitReversed[i &+ 2]), rD = Int(bitReversed[i &+ 3])
                 // Sums of four samples scaled by 2¹⁵ · ¼.
                 let y = Self.combine(re(rA), im(rA), re(rB), im(rB), re(rC), im(rC), re(rD), im(rD))
-                Self.store(z, i, 1, 0 as Int32, (y.0 &<< 13, y.1 &<< 13, y.2 &<< 13, y.3 &<< 13,
+                Self.store(z, i, 1, 0, (y.0 &<< 13, y.1 &<< 13, y.2 &<< 13, y.3 &<< 13,
                                                  y.4 &<< 13, y.5 &<< 13, y.6 &<< 13, y.7 &<< 13))
                 i &+= 4
             }
@@ -336,7 +337,7 @@ public final class RealFFT: @unchecked Sendable {
             // j = 0: every twiddle is 1, so the products are shifts.
             do {
                 let p = block
-                Self.store(block, 0, q, 2 as Int64, Self.combine(
+                Self.store(block, 0, q, 2, Self.combine(
                     Int64(p[0]) &+ 2, Int64(p[1]) &+ 2, Int64(p[o1]), Int64(p[o1 &+ 1]),
                     Int64(p[o2]), Int64(p[o2 &+ 1]), Int64(p[o3]), Int64(p[o3 &+ 1])))
             }
@@ -348,7 +349,7 @@ public final class RealFFT: @unchecked Sendable {
                 let (br, bi) = Self.rotate(Int64(p[o1]), Int64(p[o1 &+ 1]), w)
                 let (cr, ci) = Self.rotate(Int64(p[o2]), Int64(p[o2 &+ 1]), w + 3)
                 let (dr, di) = Self.rotate(Int64(p[o3]), Int64(p[o3 &+ 1]), w + 6)
-                Self.store(p, 0, q, 32 as Int64, Self.combine(
+                Self.store(p, 0, q, 32, Self.combine(
                     (Int64(p[0]) &<< 30) &+ (1 &<< 31), (Int64(p[1]) &<< 30) &+ (1 &<< 31), br, bi, cr, ci, dr, di))
                 p += 2
                 w += 9
