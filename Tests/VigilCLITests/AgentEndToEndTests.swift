@@ -144,13 +144,19 @@ import VigilFrames
         let broker = try Mosquitto(directory: h.directory)
         let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/#")
         try h.start(broker: broker.uri)
-        for _ in 0..<3 {
-            usleep(2_000_000)
+        // Each outage starts once the agent reports the previous connection (its back-off grows
+        // to 2 s and more, so a fixed up-time can end before it reconnects on a loaded machine).
+        var connects = 0
+        for outage in 0..<3 {
+            #expect(try h.waitFor(seconds: 20) { $0.uplink.connected && $0.uplink.connects > connects }, "outage \(outage): the agent did not connect")
+            connects = try h.status().uplink.connects
+            usleep(1_500_000)
             broker.stop()
             usleep(2_000_000)
             try broker.start()
         }
-        usleep(4_000_000)
+        #expect(try h.waitFor(seconds: 20) { $0.uplink.connected && $0.uplink.connects > connects }, "the agent did not reconnect after the last outage")
+        usleep(3_000_000)
         let stopped = h.stop()
         #expect(stopped.status == 0)
         #expect(stopped.stderr.contains("connection lost"))
