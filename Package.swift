@@ -94,9 +94,9 @@ for target in package.targets where target.type != .system && (target.name.hasPr
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
 }
 
-// Configuration, command-line and control-socket code runs once per command or request, never in
-// the sampling loop: optimise it for size (the binary's budget is 16 MB). The DSP, loop, runtime,
-// drivers and frame codec keep -O.
-for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent"].contains(target.name) {
+// Configuration, command-line and control-socket code runs once per command or request, and the
+// uplink with its frame codec once per frame, never in the sampling loop: optimise them for size
+// (the binary's budget is 16 MB). The DSP, loop, runtime, drivers and simulated devices keep -O.
+for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
 }
