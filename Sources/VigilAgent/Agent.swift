@@ -204,6 +204,7 @@ public enum Agent {
 
         // The main thread: signals, the systemd watchdog (only while the loop advances), the run limit.
         var lastCycles: Int64 = -1
+        var startupPagesReleased = false
         let deadline = options.runSeconds.map { start.monotonic.nanoseconds + Int64($0 * 1e9) }
         var timeout = timespec(tv_sec: 0, tv_nsec: 200_000_000)
         var signals = sigset_t()
@@ -217,6 +218,14 @@ public enum Agent {
             } else if sig > 0 {
                 reason = sig == SIGTERM ? "SIGTERM" : "SIGINT"
                 break
+            }
+            // Once start-up has settled (first analysis blocks, first connection and birth, spool
+            // opened), hand back the clean file pages it mapped (see StartupPages).
+            if !startupPagesReleased && ClockSync.timestamp().monotonic.nanoseconds - start.monotonic.nanoseconds >= StartupPages.settleNanoseconds {
+                startupPagesReleased = true
+                if let released = StartupPages.release(), released.releasedKilobytes > 0 {
+                    Log.info("memory: released \(released.releasedKilobytes) kB of start-up file pages from \(released.mappings) mappings")
+                }
             }
             let cycles = loop.statistics.read().cycles
             if systemd.isActive && cycles > lastCycles { _ = systemd.notify("WATCHDOG=1") }
