@@ -100,3 +100,13 @@ for target in package.targets where target.type != .system && (target.name.hasPr
 for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
 }
+
+// The real-time path (the node's cycle, the simulated devices it reads on the simulator board,
+// drivers, interlock, DSP, loop) runs 1000 times a second. Dynamic exclusivity checks there cost a
+// quarter of the cycle's instructions (callgrind: swift_beginAccess and its access set), for class
+// properties the cycle touches one at a time on one thread. They stay on in debug builds, so every
+// `swift test` run checks those paths dynamically; the compile-time checks apply everywhere.
+for target in package.targets where ["VigilBase", "VigilDSP", "VigilInterlock", "VigilHAL", "VigilDrivers", "VigilHALLinux",
+                                     "VigilSimulation", "VigilLoop", "VigilRuntime"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
+}

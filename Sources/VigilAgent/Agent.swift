@@ -137,7 +137,7 @@ public enum Agent {
         }
         for s in profile.sensors {
             if case .digitalInput(let d) = s.kind, d.line.description == ref, let c = loaded.channels["\(s.name).state"] {
-                let v = cycle.latest[c.id - 1].read().value
+                let v = cycle.latest.read(c.id - 1).value
                 return v.isNaN ? nil : Int(v)
             }
         }

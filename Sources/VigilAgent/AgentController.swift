@@ -78,7 +78,7 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
         let channels = loaded.channels.channels
         var channelStatus: [ChannelStatus] = []
         for (i, c) in channels.enumerated() where !c.isSpectrum {
-            let s = cycle.latest[i].read()
+            let s = cycle.latest.read(i)
             let age: Int64? = s.time == .zero ? nil : now.monotonic.nanoseconds(since: s.time) / 1_000_000
             channelStatus.append(ChannelStatus(name: c.name, value: s.value.isFinite ? s.value : nil, unit: c.unit.rawValue,
                                                quality: s.time == .zero ? "no_value" : s.quality.summary, ageMilliseconds: age))
@@ -92,9 +92,9 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
         var anyStarting = false
         var tripped = false
         for (i, r) in p.rules.enumerated() {
-            let code = RuleStateCode(rawValue: cycle.ruleStates[i].read()) ?? .starting
+            let code = RuleStateCode(rawValue: cycle.ruleStates.read(i)) ?? .starting
             let channel = loaded.channels[r.channel]
-            let sample = channel.map { cycle.latest[$0.id - 1].read() }
+            let sample = channel.map { cycle.latest.read($0.id - 1) }
             let value = sample.flatMap { $0.value.isFinite ? $0.value : nil }
             rules.append(RuleStatus(name: r.name, channel: r.channel, action: r.action.rawValue, comparison: r.comparison.rawValue, limit: r.limit,
                                     release: r.release, unit: r.unit.rawValue, state: code.name, value: value))
@@ -201,7 +201,7 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
             return fail(5, "refused: the proof test trips \(rule.output ?? "the permissive") and stops the machine; run it with --confirm when a stop is acceptable")
         }
         if let shaft = loaded.channels.channels.first(where: { $0.quantity == .shaftSpeed }) {
-            let s = cycle.latest[shaft.id - 1].read()
+            let s = cycle.latest.read(shaft.id - 1)
             if s.quality.isDisjoint(with: .unusable) && s.value >= 30 {
                 return fail(5, "refused: the machine is turning (\(shaft.name) = \(Int(s.value)) rpm); stop it first, the proof test is for a machine at standstill")
             }
@@ -224,7 +224,7 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
         var tripMs: Double?
         let limitNs: Int64 = 5_000_000_000 + Int64(max(0, p.realtime.periodMicroseconds)) * 1000 * 100
         while ClockSync.timestamp().monotonic.nanoseconds(since: t0) < limitNs {
-            if cycle.outputLevels.load(ordering: .acquiring) & bit == 0 && RuleStateCode(rawValue: cycle.ruleStates[ruleIndex].read()) == .active {
+            if cycle.outputLevels.load(ordering: .acquiring) & bit == 0 && RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .active {
                 tripMs = Double(ClockSync.timestamp().monotonic.nanoseconds(since: t0)) / 1e6
                 break
             }
@@ -242,7 +242,7 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
             let wait = Int64(channel.updateIntervalMilliseconds + channel.maxAgeMilliseconds + 1000) * 1_000_000
             let t1 = ClockSync.timestamp().monotonic
             while ClockSync.timestamp().monotonic.nanoseconds(since: t1) < wait {
-                if RuleStateCode(rawValue: cycle.ruleStates[ruleIndex].read()) == .latched { break }
+                if RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .latched { break }
                 usleep(5000)
             }
             for _ in 0..<20 {

@@ -25,24 +25,47 @@ public struct SplitMix64: RandomNumberGenerator, Sendable {
         let u2 = nextUnitDouble()
         return (-2 * _log(u1)).squareRoot() * _cos(2 * Double.pi * u2)
     }
+
+    /// Two independent standard normal deviates (Marsaglia's polar method: one logarithm and one
+    /// square root, no trigonometry). It rejects 21 % of the uniform pairs it draws, so it takes
+    /// 1.27 draws on average; 20 rejections in a row have a probability of 4·10⁻¹⁴.
+    @inlinable public mutating func nextGaussianPair() -> (Double, Double) {
+        while true {
+            let u = 2 * nextUnitDouble() - 1, v = 2 * nextUnitDouble() - 1
+            let s = u * u + v * v
+            if s > 0 && s < 1 {
+                let f = (-2 * _log(s) / s).squareRoot()
+                return (u * f, v * f)
+            }
+        }
+    }
 }
 
 // Elementary functions without Glibc: this target must build with no C library. These are only used
 // by simulation and tests, never on fixed-point paths.
 @usableFromInline func _log(_ x: Double) -> Double {
-    // ln(x) = 2 artanh((x-1)/(x+1)) after range reduction to [0.5, 1) by powers of two.
+    // ln x = e·ln 2 + 2 artanh((m − 1)/(m + 1)) with x = m·2^e, m reduced to [√½, √2), so that
+    // |t| ≤ 0.1716 and the odd series to t²³ leaves a remainder below 1e−19. Horner in t², no
+    // division but the one for t.
     guard x > 0 else { return -.infinity }
-    let e = x.exponent
-    let m = x.significand / 2 // in [0.5, 1)
+    var e = x.exponent
+    var m = x.significand // [1, 2)
+    if m > 1.414_213_562_373_095_1 { m *= 0.5; e += 1 }
     let t = (m - 1) / (m + 1)
     let t2 = t * t
-    var term = t, sum = 0.0, k = 1.0
-    for _ in 0..<30 {
-        sum += term / k
-        term *= t2
-        k += 2
-    }
-    return 2 * sum + Double(e + 1) * 0.693_147_180_559_945_3
+    var acc = 1.0 / 23
+    acc = acc * t2 + 1.0 / 21
+    acc = acc * t2 + 1.0 / 19
+    acc = acc * t2 + 1.0 / 17
+    acc = acc * t2 + 1.0 / 15
+    acc = acc * t2 + 1.0 / 13
+    acc = acc * t2 + 1.0 / 11
+    acc = acc * t2 + 1.0 / 9
+    acc = acc * t2 + 1.0 / 7
+    acc = acc * t2 + 1.0 / 5
+    acc = acc * t2 + 1.0 / 3
+    acc = acc * t2 + 1
+    return 2 * t * acc + Double(e) * 0.693_147_180_559_945_3
 }
 
 @usableFromInline func _cos(_ x: Double) -> Double {

@@ -37,3 +37,59 @@ public final class Mailbox<Value: BitwiseCopyable>: @unchecked Sendable {
     /// How many times a value was published.
     public var publications: Int { sequence.load(ordering: .acquiring) / 2 }
 }
+
+/// A single-writer, many-reader table of small values under one sequence lock: the writer
+/// publishes every entry at once (one counter, one copy, no per-entry object), readers take any
+/// entry, or all of them, as one consistent publication, and never block the writer. The loop
+/// publishes each channel's newest sample and each rule's state through these, once a cycle.
+public final class MailboxTable<Value: BitwiseCopyable>: @unchecked Sendable {
+    private let sequence = Atomic<Int>(0)
+    private let slots: UnsafeMutablePointer<Value>
+    /// Number of entries.
+    public let count: Int
+
+    public init(count: Int, initial: Value) {
+        self.count = count
+        slots = .allocate(capacity: max(count, 1))
+        slots.initialize(repeating: initial, count: max(count, 1))
+    }
+
+    deinit { slots.deallocate() }
+
+    /// Writer side (one thread only): entry i becomes `value(i)` for every i, as one publication.
+    /// Real-time safe: no allocation, no lock, no wait.
+    public func publish(_ value: (Int) -> Value) {
+        let s = sequence.load(ordering: .relaxed)
+        sequence.store(s + 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        for i in 0..<count { slots[i] = value(i) }
+        sequence.store(s + 2, ordering: .releasing)
+    }
+
+    /// Writer side: every entry from `values`, which holds `count` values (extra ones are ignored,
+    /// missing ones keep their last value).
+    public func publish(_ values: UnsafeBufferPointer<Value>) {
+        guard let base = values.baseAddress else { return }
+        let s = sequence.load(ordering: .relaxed)
+        sequence.store(s + 1, ordering: .relaxed)
+        atomicMemoryFence(ordering: .releasing)
+        slots.update(from: base, count: min(count, values.count))
+        sequence.store(s + 2, ordering: .releasing)
+    }
+
+    /// Reader side: entry `index` as last published whole.
+    /// - Precondition: `index` < `count`.
+    public func read(_ index: Int) -> Value {
+        precondition(index >= 0 && index < count, "mailbox table index \(index) out of 0..<\(count)")
+        while true {
+            let before = sequence.load(ordering: .acquiring)
+            if before & 1 != 0 { continue }
+            let value = slots[index]
+            atomicMemoryFence(ordering: .acquiring)
+            if sequence.load(ordering: .relaxed) == before { return value }
+        }
+    }
+
+    /// How many times the table was published.
+    public var publications: Int { sequence.load(ordering: .acquiring) / 2 }
+}

@@ -68,10 +68,10 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
     public let updates: SPSCRing<ChannelUpdate>
     /// Interlock events, in order.
     public let events: SPSCRing<InterlockEvent>
-    /// The newest sample of every channel, for status readers (one mailbox per channel).
-    public let latest: [Mailbox<ChannelSample>]
+    /// The newest sample of every channel, for status readers, indexed by channel.
+    public let latest: MailboxTable<ChannelSample>
     /// Each rule's state after the last cycle, as ``RuleStateCode`` raw values (for status readers).
-    public let ruleStates: [Mailbox<UInt8>]
+    public let ruleStates: MailboxTable<UInt8>
     /// The interlock's system faults after the last cycle (``SystemFault`` bits).
     public let systemFaultBits = Atomic<UInt8>(0)
     /// Output levels after the last cycle, bit i = output i.
@@ -113,8 +113,8 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
         busErrorWindow = busErrorWindowNanoseconds
         updates = SPSCRing(capacity: 64 * channelCount, filler: ChannelUpdate(channel: 0, sample: .missing, wallClock: .epoch))
         events = SPSCRing(capacity: 1024, filler: InterlockEvent(kind: .armed, time: .zero, rule: 0, channel: 0, value: 0, limit: 0, reason: 0))
-        latest = (0..<channelCount).map { _ in Mailbox(ChannelSample.missing) }
-        ruleStates = interlock.rules.map { _ in Mailbox(RuleStateCode.starting.rawValue) }
+        latest = MailboxTable(count: channelCount, initial: .missing)
+        ruleStates = MailboxTable(count: interlock.rules.count, initial: RuleStateCode.starting.rawValue)
     }
 
     /// The current value of a channel as the loop sees it (loop thread or tests stepping it).
@@ -220,7 +220,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
             do { try outputs[i].write(on) } catch { outputWriteErrors += 1 }
         }
         outputLevels.store(levels, ordering: .releasing)
-        for i in ruleStates.indices { ruleStates[i].publish(RuleStateCode(interlock.states[i]).rawValue) }
+        ruleStates.publish { RuleStateCode(interlock.states[$0]).rawValue }
         systemFaultBits.store(interlock.systemFaults.rawValue, ordering: .releasing)
         samples[interlockStateChannel] = ChannelSample(value: interlock.isTripped ? 1 : 0, quality: [], time: now)
         for e in interlock.events { events.push(e) }
@@ -229,7 +229,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
             do { try watchdog.keepAlive() } catch { busErrors += 1 }
         }
 
-        for c in 0..<channelCount { latest[c].publish(samples[c]) }
+        samples.withUnsafeBufferPointer { latest.publish($0) }
         if now >= nextSnapshot {
             nextSnapshot = now.advanced(byNanoseconds: snapshotIntervalNanoseconds)
             for c in 0..<channelCount {

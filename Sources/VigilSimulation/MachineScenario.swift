@@ -76,13 +76,24 @@ public struct MachineScenario: Sendable, Equatable {
     }
 }
 
-/// Noise for one simulated sensor: a seeded Gaussian sequence.
+/// Noise for one simulated sensor: a seeded Gaussian sequence, drawn in pairs (the simulated
+/// sensors sample it thousands of times a second inside the node's loop).
 public struct NoiseSource: Sendable {
     private var generator: SplitMix64
+    private var spare: Double?
     public let rmsG: Double
     public init(seed: UInt64, rmsG: Double) {
         generator = SplitMix64(seed: seed)
         self.rmsG = rmsG
     }
-    public mutating func next() -> Double { rmsG == 0 ? 0 : rmsG * generator.nextGaussian() }
+    public mutating func next() -> Double {
+        guard rmsG != 0 else { return 0 }
+        if let s = spare {
+            spare = nil
+            return rmsG * s
+        }
+        let (a, b) = generator.nextGaussianPair()
+        spare = b
+        return rmsG * a
+    }
 }

@@ -46,6 +46,42 @@ final class CountingBody: LoopBody {
         #expect(ring.pop() == nil)
     }
 
+    /// Three equal fields: a reader that caught a write half-way would see them differ.
+    struct Triple: BitwiseCopyable, Equatable, Sendable { var a: Int64, b: Int64, c: Int64 }
+
+    @Test func aMailboxTablePublishesEveryEntryAtOnceAndReadersNeverSeeATornValue() throws {
+        let table = MailboxTable(count: 8, initial: Triple(a: -1, b: -1, c: -1))
+        #expect(table.read(7) == Triple(a: -1, b: -1, c: -1))
+        table.publish { i in Triple(a: Int64(i), b: Int64(i), c: Int64(i)) }
+        #expect((0..<8).map { table.read($0).a } == [0, 1, 2, 3, 4, 5, 6, 7])
+        let values: [Triple] = (Int64(10)..<18).map { v in Triple(a: v, b: v, c: v) }
+        values.withUnsafeBufferPointer { table.publish($0) }
+        #expect(table.read(3) == Triple(a: 13, b: 13, c: 13))
+        #expect(table.publications == 2)
+
+        // One writer publishing generation g in every entry; a reader on another thread.
+        table.publish { _ in Triple(a: 99, b: 99, c: 99) }
+        let done = Atomic<Bool>(false)
+        let torn = Atomic<Int>(0), backwards = Atomic<Int>(0)
+        let reader = Thread {
+            var last: Int64 = -1
+            var i = 0
+            while !done.load(ordering: .acquiring) {
+                let v = table.read(i % 8)
+                if v.a != v.b || v.b != v.c { torn.add(1, ordering: .relaxed) }
+                if v.a < last { backwards.add(1, ordering: .relaxed) }
+                last = v.a
+                i += 1
+            }
+        }
+        for g in Int64(100)..<200_000 { table.publish { _ in Triple(a: g, b: g, c: g) } }
+        done.store(true, ordering: .releasing)
+        reader.join()
+        #expect(torn.load(ordering: .relaxed) == 0)
+        #expect(backwards.load(ordering: .relaxed) == 0)
+        #expect(table.read(5).a == 199_999)
+    }
+
     @Test func histogramPercentiles() {
         var h = LatenessHistogram()
         for v in 1...100 { h.record(microseconds: v) }
@@ -82,4 +118,22 @@ final class CountingBody: LoopBody {
         #expect(n == 7 && String(decoding: buffer[0..<max(0, n)], as: UTF8.self) == "READY=1")
         #expect(!SystemdNotifier(environment: [:]).isActive)
     }
+}
+
+/// A plain pthread running `body`, for tests that need a second thread that is not a Swift task.
+final class Thread: @unchecked Sendable {
+    private var handle = pthread_t()
+    private final class Box { let body: () -> Void; init(_ body: @escaping () -> Void) { self.body = body } }
+
+    init(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        let status = pthread_create(&handle, nil, { raw in
+            let box = Unmanaged<Box>.fromOpaque(raw!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        precondition(status == 0, "pthread_create failed: \(status)")
+    }
+
+    func join() { pthread_join(handle, nil) }
 }
