@@ -277,17 +277,6 @@ public enum UplinkFactory {
         }
     }
 
-    static func readText(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 4096)
-        while out.count < 1 << 16 {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n <= 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
+    /// A small text file (a secret), at most 64 kB of it.
+    static func readText(_ path: String) -> String? { readTextFile(path, limit: 1 << 16) }
 }

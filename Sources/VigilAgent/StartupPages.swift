@@ -37,7 +37,7 @@ enum StartupPages {
     /// Releases clean, unlocked, read-only file mappings. Returns nil when `/proc/self/smaps`
     /// cannot be read (no procfs): nothing is changed then.
     static func release() -> Outcome? {
-        guard let smaps = readAll("/proc/self/smaps") else { return nil }
+        guard let smaps = readTextFile("/proc/self/smaps") else { return nil }
         var outcome = Outcome()
         var current: Mapping?
         func finish() {
@@ -92,22 +92,6 @@ enum StartupPages {
         var isCleanReadOnlyFile: Bool {
             isFile && !writable && privateKilobytes == 0 && lockedKilobytes == 0 && end > start
         }
-    }
-
-    /// The whole of a procfs file (its size is not known in advance).
-    static func readAll(_ path: String) -> String? {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var out: [UInt8] = []
-        var buf = [UInt8](repeating: 0, count: 16384)
-        while true {
-            let n = buf.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
-            if n < 0 { return nil }
-            if n == 0 { break }
-            out.append(contentsOf: buf[0..<n])
-        }
-        return String(decoding: out, as: UTF8.self)
     }
 }
 

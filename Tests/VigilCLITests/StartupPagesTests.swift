@@ -25,7 +25,7 @@ import Testing
 
     /// Resident kB of the mapping starting at `address`, from /proc/self/smaps.
     func residentKilobytes(at address: UnsafeRawPointer) -> Int? {
-        guard let text = StartupPages.readAll("/proc/self/smaps") else { return nil }
+        guard let text = readTextFile("/proc/self/smaps") else { return nil }
         let start = String(UInt(bitPattern: address), radix: 16)
         var inMapping = false
         for line in text.split(separator: "\n") {
