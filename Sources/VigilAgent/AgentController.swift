@@ -245,7 +245,11 @@ final class AgentController<P: NodePlatform>: @unchecked Sendable {
                 if RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .latched { break }
                 usleep(5000)
             }
-            for _ in 0..<20 {
+            // A reset is refused while any condition holds the permissive off (the excursion's
+            // value until the sensor's next update, a deadline burst on a loaded node): ask again
+            // every 10 periods for up to 3 s.
+            let t2 = ClockSync.timestamp().monotonic
+            while ClockSync.timestamp().monotonic.nanoseconds(since: t2) < 3_000_000_000 {
                 cycle.resetRequest.store(true, ordering: .releasing)
                 usleep(UInt32(max(1000, p.realtime.periodMicroseconds)) * 10)
                 if cycle.outputLevels.load(ordering: .acquiring) & bit != 0 { restored = true; break }
