@@ -39,9 +39,9 @@ public final class Mailbox<Value: BitwiseCopyable>: @unchecked Sendable {
 }
 
 /// A single-writer, many-reader table of small values under one sequence lock: the writer
-/// publishes every entry at once (one counter, one copy, no per-entry object), readers take any
-/// entry, or all of them, as one consistent publication, and never block the writer. The loop
-/// publishes each channel's newest sample and each rule's state through these, once a cycle.
+/// publishes every entry at once (one counter, one copy, no per-entry object); a reader takes an
+/// entry as it was published whole and never blocks the writer. The loop publishes each channel's
+/// newest sample and each rule's state through these, once a cycle.
 public final class MailboxTable<Value: BitwiseCopyable>: @unchecked Sendable {
     private let sequence = Atomic<Int>(0)
     private let slots: UnsafeMutablePointer<Value>
