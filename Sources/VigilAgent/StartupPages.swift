@@ -20,13 +20,17 @@ import Musl
 /// the dynamic linker's writes. Locked memory (`mlockall`, `lock_memory = true`) is left alone:
 /// the real-time set-up wants every page resident, and the kernel refuses anyway.
 ///
-/// Not real-time safe (file I/O, allocation); the agent's main thread calls it once, when
+/// Not real-time safe (file I/O, allocation, pauses); the agent's main thread calls it once, when
 /// start-up has settled. The loop's next cycles fault their pages back in (minor faults from the
-/// page cache, a few µs each, once).
+/// page cache, a few µs each, once), a few per cycle because the release is paced.
 enum StartupPages {
     /// How long after start the agent releases: the first analysis blocks, the first connection
     /// and birth frame and the spool's first segment are behind it by then.
     static let settleNanoseconds: Int64 = 5_000_000_000
+
+    /// Released at a time, and the pause after each: a 10 MB text mapping takes about 0.1 s.
+    static let chunkBytes = 256 * 1024
+    static let pauseMicroseconds: UInt32 = 2000
 
     /// What ``release()`` did.
     struct Outcome {
@@ -42,8 +46,18 @@ enum StartupPages {
         var current: Mapping?
         func finish() {
             guard let m = current, m.isCleanReadOnlyFile else { return }
-            let base = UnsafeMutableRawPointer(bitPattern: m.start)
-            guard base != nil, madvise(base, m.end - m.start, MADV_DONTNEED) == 0 else { return }
+            // Paced: a chunk at a time with a pause between, so the loop, which faults back the
+            // code it runs, meets a few faults per cycle and never a whole binary's worth in one
+            // period (a burst of overruns is a system fault that drops the permissive).
+            var at = m.start, released = false
+            while at < m.end {
+                let length = min(chunkBytes, m.end - at)
+                guard let base = UnsafeMutableRawPointer(bitPattern: at), madvise(base, length, MADV_DONTNEED) == 0 else { break }
+                released = true
+                at += length
+                if at < m.end { usleep(pauseMicroseconds) }
+            }
+            guard released else { return }
             outcome.mappings += 1
             outcome.releasedKilobytes += m.residentKilobytes
         }

@@ -33,6 +33,12 @@ final class AgentHarness {
             ("snapshot_interval_ms = 1000", "snapshot_interval_ms = 250"),
             ("version = \"5\"", "version = \"5\"\ndata_qos = 1"),
             ("\"TACHO\", \"RS485_DE\"]", "\"TACHO\", \"RS485_DE\", \"SPARE\"]"),
+            // These tests run the debug build, which is not real-time capable next to the rest of
+            // the suite on a loaded 2-core machine: 20 overruns in a second (the profile's burst)
+            // happened now and then and, rightly, dropped the permissive as a system fault. The
+            // burst fault has its own tests (HazardTests, LoopMachineryTests); here it would only
+            // mask what these tests look at.
+            ("overrun_burst = 20", "overrun_burst = 400"),
         ]
         for (old, new) in common + edits {
             precondition(text.contains(old), "simulator.toml no longer contains \(old)")
