@@ -81,7 +81,7 @@ let package = Package(
         .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
         .testTarget(name: "VigilLoopTests", dependencies: ["VigilLoop", "VigilHAL"]),
         .testTarget(name: "VigilRuntimeTests", dependencies: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "TestSupport"]),
-        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "TestSupport"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilLoop", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilFramesTests", dependencies: ["VigilFrames", "VigilBase"]),
         .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "VigilHALLinux", "TestSupport"]),
     ]

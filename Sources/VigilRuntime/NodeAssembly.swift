@@ -1,3 +1,4 @@
+import CVigilSys
 import VigilBase
 import VigilBoard
 import VigilDSP
@@ -108,7 +109,8 @@ public enum NodeAssembly {
         bus: (String) throws(NodeError) -> P.Bus,
         chip: (String) throws(NodeError) -> P.Chip,
         watchdog: HardwareWatchdog? = nil,
-        clockSync: @escaping () -> ClockSyncState
+        clockSync: @escaping () -> ClockSyncState,
+        wallClock: @escaping () -> WallClockTime = { WallClockTime(microsecondsSinceEpoch: vigil_realtime_ns() / 1000) }
     ) throws(NodeError) -> NodeCycle<P> {
         let profile = loaded.profile
         let catalog = loaded.channels
@@ -220,7 +222,7 @@ public enum NodeAssembly {
             channelCount: catalog.channels.count, rangeMin: catalog.channels.map(\.rangeMin), rangeMax: catalog.channels.map(\.rangeMax),
             accelerometers: accelerometers, temperatures: temperatures, inputs: inputs, tachometers: tachometers,
             modbusChannels: modbusChannels, interlock: interlock, outputs: outputs, resetInput: resetInput,
-            interlockStateChannel: try index("interlock.state"), shaftChannel: shaft, watchdog: watchdog, clockSync: clockSync,
+            interlockStateChannel: try index("interlock.state"), shaftChannel: shaft, watchdog: watchdog, clockSync: clockSync, wallClock: wallClock,
             snapshotIntervalNanoseconds: Int64(profile.uplink.snapshotIntervalMilliseconds) * 1_000_000,
             busErrorBurst: profile.realtime.busErrorBurst,
             busErrorWindowNanoseconds: Int64(profile.realtime.busErrorWindowMilliseconds) * 1_000_000)

@@ -49,6 +49,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
     let shaftChannel: Int?
     let watchdog: HardwareWatchdog?
     private let clockSyncSource: () -> ClockSyncState
+    private let wallClockSource: () -> WallClockTime
     private var clockSync: ClockSyncState = .unknown
     private var nextClockCheck: MonotonicInstant = .zero
     private let snapshotIntervalNanoseconds: Int64
@@ -89,6 +90,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
          tachometers: [(tachometer: Tachometer<Input>, channel: Int)],
          modbusChannels: [Int], interlock: Interlock, outputs: [Platform.Chip.Output], resetInput: DebouncedInput<Input>?,
          interlockStateChannel: Int, shaftChannel: Int?, watchdog: HardwareWatchdog?, clockSync: @escaping () -> ClockSyncState,
+         wallClock: @escaping () -> WallClockTime,
          snapshotIntervalNanoseconds: Int64, busErrorBurst: Int, busErrorWindowNanoseconds: Int64) {
         self.channelCount = channelCount
         samples = Array(repeating: .missing, count: channelCount)
@@ -108,6 +110,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
         self.shaftChannel = shaftChannel
         self.watchdog = watchdog
         clockSyncSource = clockSync
+        wallClockSource = wallClock
         self.snapshotIntervalNanoseconds = snapshotIntervalNanoseconds
         busErrorTimes = Array(repeating: .min, count: max(1, busErrorBurst))
         busErrorWindow = busErrorWindowNanoseconds
@@ -147,7 +150,7 @@ public final class NodeCycle<Platform: NodePlatform>: LoopBody {
             nextClockCheck = now.advanced(byNanoseconds: 1_000_000_000)
         }
         let clockQuality: Quality = clockSync == .synchronized ? [] : .clockUnsynced
-        let stamp = Timestamp(monotonic: now, wallClock: WallClockTime(microsecondsSinceEpoch: vigil_realtime_ns() / 1000), clockSync: clockSync)
+        let stamp = Timestamp(monotonic: now, wallClock: wallClockSource(), clockSync: clockSync)
         var busErrors = 0
 
         samples.withUnsafeMutableBufferPointer { s in

@@ -1,3 +1,4 @@
+import CVigilSys
 import VigilBase
 import VigilBoard
 import VigilDrivers
@@ -30,6 +31,8 @@ public final class SimulatedBoard {
     /// The clock of the simulated RS-485 ports: the loop's clock by default; tests that step the
     /// loop by hand give the ports their own, as the agent's Modbus thread has its own time line.
     public let modbusClock: SimulationClock
+    /// The wall clock of a run on a manual clock: 2026-11-18T…, plus the manual clock's time.
+    public static let manualEpochMicroseconds: Int64 = 1_795_000_000_000_000
 
     public init(_ loaded: LoadedProfile, clock: SimulationClock, modbusClock: SimulationClock? = nil) {
         self.clock = clock
@@ -143,7 +146,12 @@ public final class SimulatedBoard {
                                    guard let c = chips[name] else { throw NodeError.profile("no simulated chip \(name)") }
                                    return c
                                },
-                               clockSync: { .synchronized })
+                               clockSync: { .synchronized },
+                               wallClock: { [clock] in
+                                   // A manual clock is a replayable run: its wall clock is a fixed epoch plus the run's time.
+                                   clock.isManual ? WallClockTime(microsecondsSinceEpoch: SimulatedBoard.manualEpochMicroseconds + clock.now.nanoseconds / 1000)
+                                                  : WallClockTime(microsecondsSinceEpoch: vigil_realtime_ns() / 1000)
+                               })
     }
 
     /// The Modbus workers for this board's ports, publishing into `cycle`'s mailboxes.

@@ -22,6 +22,8 @@ public final class ChildProcess: @unchecked Sendable {
         public var status: Int32
         public var stdout: String
         public var stderr: String
+        /// Standard output as bytes (binary output such as frames).
+        public var stdoutBytes: [UInt8] = []
         public var output: String { stdout + stderr }
     }
 
@@ -208,7 +210,10 @@ public final class ChildProcess: @unchecked Sendable {
             status = waitForExit(timeoutSeconds: 5)
         }
         joinReaders()
-        return Result(status: status ?? -1, stdout: stdoutSoFar, stderr: stderrSoFar)
+        pthread_mutex_lock(lock)
+        let bytes = outBuffer
+        pthread_mutex_unlock(lock)
+        return Result(status: status ?? -1, stdout: String(decoding: bytes, as: UTF8.self), stderr: stderrSoFar, stdoutBytes: bytes)
     }
 
     /// Polls `condition` on the child's output until it holds or `timeoutSeconds` pass.
