@@ -2,8 +2,9 @@
 // ≤ 6.2 on purpose: Debian's Swift 6.2.3 cross-builds these same sources for aarch64.
 import PackageDescription
 
-// Layers point down: C shims → base → pure logic → HAL → backends → runtime → CLI.
-// Only the composition root (VigilRuntime) and the tests pick a backend.
+// Layers point down: C shims → base → pure logic (parts, DSP, interlock, frames, profiles) → HAL →
+// drivers → backends and runtime → the two boards → agent → CLI. Only the agent's start-up (the
+// composition root) and the tests pick a board; no module below the agent imports a backend.
 
 let package = Package(
     name: "vigil",
@@ -14,7 +15,7 @@ let package = Package(
         // Fixed-point signal processing; also what Benchmarks/ measures.
         .library(name: "VigilDSP", targets: ["VigilDSP"]),
         // The node's loop and cycle; what Benchmarks/ runs against cyclictest.
-        .library(name: "VigilRuntime", targets: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation"]),
+        .library(name: "VigilRuntime", targets: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "VigilBoardSimulated", "VigilAgent"]),
         // Uplinks and the spool; what `Benchmarks/run frames` measures.
         .library(name: "VigilUplink", targets: ["VigilUplink"]),
     ],
@@ -39,34 +40,45 @@ let package = Package(
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
-        .target(name: "VigilInterlock", dependencies: ["VigilBase"]),
+        .target(name: "VigilInterlock", dependencies: ["VigilBase", "VigilFrames"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
+        // One file per part: registers, IDs, addresses, rates, ranges, FIFO depth, bus cost, channels.
+        .target(name: "VigilParts", dependencies: ["VigilBase", "VigilFrames"]),
         // Uplinks (MQTT, UDP, serial, file) and the store-and-forward spool.
-        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilHAL", "VigilHALLinux", "CVigilMQTT"]),
-        .target(name: "VigilBoard", dependencies: ["VigilBase", .product(name: "TOMLKit", package: "TOMLKit")]),
+        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilHAL", "CVigilMQTT"]),
+        .target(name: "VigilBoard", dependencies: [
+            "VigilBase", "VigilParts", "VigilFrames", "VigilDSP", "VigilHAL", "VigilInterlock", .product(name: "TOMLKit", package: "TOMLKit"),
+        ]),
 
         // MARK: Hardware: capabilities, drivers generic over them, and the two backends.
         .target(name: "VigilHAL", dependencies: ["VigilBase"]),
-        .target(name: "VigilDrivers", dependencies: ["VigilBase", "VigilHAL"]),
+        .target(name: "VigilDrivers", dependencies: ["VigilBase", "VigilHAL", "VigilParts"]),
         .target(name: "VigilHALLinux", dependencies: ["VigilHAL", "CGPIOD", "CI2C", "CModbus", "CVigilModbus", "CVigilSys"]),
-        .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilHAL", "VigilDSP", "CVigilSys"]),
+        .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilHAL", "VigilDSP", "VigilParts", "CVigilSys"]),
 
-        // MARK: The real-time loop and the node that runs in it (the composition root).
+        // MARK: The real-time loop and the node that runs in it, generic over the board.
         .target(name: "VigilLoop", dependencies: ["VigilBase", "VigilHAL", "CVigilSys"]),
         .target(name: "VigilRuntime", dependencies: [
-            "VigilBase", "VigilBoard", "VigilDSP", "VigilInterlock", "VigilHAL", "VigilDrivers",
-            "VigilSimulation", "VigilHALLinux", "VigilLoop", "CVigilSys",
+            "VigilBase", "VigilBoard", "VigilParts", "VigilDSP", "VigilFrames", "VigilInterlock", "VigilHAL", "VigilDrivers", "VigilLoop", "CVigilSys",
         ]),
 
-        // MARK: The agent: threads, uplink worker, control socket.
+        // MARK: The two boards: the kernel's devices, or register-level models.
+        .target(name: "VigilBoardLinux", dependencies: ["VigilBase", "VigilBoard", "VigilHAL", "VigilHALLinux", "VigilLoop", "VigilRuntime"]),
+        .target(name: "VigilBoardSimulated", dependencies: [
+            "VigilBase", "VigilBoard", "VigilHAL", "VigilDrivers", "VigilLoop", "VigilParts", "VigilRuntime", "VigilSimulation",
+        ]),
+
+        // MARK: The agent: the composition root (the one place that chooses a board), threads,
+        // uplink worker, control socket.
         .target(name: "VigilAgent", dependencies: [
             "VigilBase", "VigilBoard", "VigilFrames", "VigilUplink", "VigilRuntime", "VigilLoop", "VigilInterlock", "VigilHAL",
-            "VigilSimulation", "VigilDSP",
+            "VigilDSP", "VigilParts", "VigilDrivers", "VigilBoardLinux", "VigilBoardSimulated",
         ]),
 
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
-            "VigilBase", "VigilBoard", "VigilAgent", "VigilFrames", "VigilUplink", "VigilHAL", "VigilHALLinux", "VigilDrivers",
+            "VigilBase", "VigilBoard", "VigilAgent", "VigilFrames", "VigilUplink", "VigilHAL", "VigilHALLinux", "VigilDrivers", "VigilParts",
+            "VigilRuntime", "VigilDSP", "VigilLoop",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"]),
@@ -75,15 +87,17 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
-        .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "TestSupport"]),
+        .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "VigilFrames", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
-        .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "TestSupport"], exclude: ["Corpus"]),
-        .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "VigilParts", "TestSupport"], exclude: ["Corpus"]),
+        .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilParts", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
         .testTarget(name: "VigilLoopTests", dependencies: ["VigilLoop", "VigilHAL"]),
-        .testTarget(name: "VigilRuntimeTests", dependencies: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "TestSupport"]),
-        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilLoop", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "VigilRuntimeTests", dependencies: [
+            "VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "VigilBoardSimulated", "VigilAgent", "VigilInterlock", "VigilFrames", "TestSupport",
+        ]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilBoardSimulated", "VigilLoop", "VigilParts", "VigilDSP", "VigilHAL", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilFramesTests", dependencies: ["VigilFrames", "VigilBase"]),
-        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "VigilHAL", "VigilHALLinux", "TestSupport"]),
     ]
 )
 
@@ -101,12 +115,21 @@ for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "Vi
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
 }
 
+// The node cycle is generic over the board and lives in a module that knows no backend; the agent
+// (which knows both boards) specialises it. Cross-module optimisation makes the real-time modules'
+// bodies available to that specialisation (without it the loop would run the generic body, with a
+// runtime type lookup per driver call).
+for target in package.targets where ["VigilRuntime", "VigilLoop", "VigilInterlock", "VigilDrivers"].contains(target.name) {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-cross-module-optimization"], .when(configuration: .release))]
+}
+
 // The real-time path (the node's cycle, the simulated devices it reads on the simulator board,
 // drivers, interlock, DSP, loop) runs 1000 times a second. Dynamic exclusivity checks there cost a
 // quarter of the cycle's instructions (callgrind: swift_beginAccess and its access set), for class
 // properties the cycle touches one at a time on one thread. They stay on in debug builds, so every
 // `swift test` run checks those paths dynamically; the compile-time checks apply everywhere.
 for target in package.targets where ["VigilBase", "VigilDSP", "VigilInterlock", "VigilHAL", "VigilDrivers", "VigilHALLinux",
-                                     "VigilSimulation", "VigilLoop", "VigilRuntime"].contains(target.name) {
+                                     "VigilSimulation", "VigilLoop", "VigilRuntime", "VigilBoardLinux", "VigilBoardSimulated",
+                                     "VigilParts"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-enforce-exclusivity=unchecked"], .when(configuration: .release))]
 }

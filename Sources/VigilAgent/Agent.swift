@@ -6,6 +6,8 @@ import Musl
 import Synchronization
 import VigilBase
 import VigilBoard
+import VigilBoardLinux
+import VigilBoardSimulated
 import VigilFrames
 import VigilHAL
 import VigilInterlock
@@ -41,11 +43,21 @@ public struct AgentError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// GPIO access for the control socket, over whichever backend the agent runs.
-struct GPIOAccess {
-    var chips: [(name: String, chip: any GPIOChip)]
-    /// Reads a line the agent holds (sensors, outputs), by `chip:line`.
-    var ownedLevel: (String) -> Int?
+/// Something to do with the board a profile describes, whichever implementation that is
+/// (`vigil run`, `vigil selftest`): ``Boards/open(_:_:)`` chooses and calls it.
+public protocol BoardVisitor {
+    associatedtype Result
+    func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) -> Result
+}
+
+/// The composition root: the one place that turns a profile's `backend` into a board.
+public enum Boards {
+    public static func open<V: BoardVisitor>(_ loaded: LoadedProfile, _ visitor: V) throws(AgentError) -> V.Result {
+        switch loaded.profile.board.backend {
+        case .simulated: return try visitor.visit(SimulatedBoard(loaded, clock: .system()))
+        case .linux: return try visitor.visit(LinuxBoard(loaded))
+        }
+    }
 }
 
 /// `vigil run`: the agent. Builds the node from the profile, runs the real-time loop, the Modbus
@@ -89,64 +101,30 @@ public enum Agent {
             }
         }
         let session = UInt32.random(in: 1...UInt32.max)
-        let start = ClockSync.timestamp()
+        let start = SystemClock.timestamp()
         Log.info("vigil \(AgentVersion.string): board \(profile.board.name), node \(profile.asset.node), profile \(options.profilePath) (sha256 \(loaded.sha256.hexString.prefix(12))), session \(session)")
         if let s = profile.simulation { Log.info("simulation seed \(s.seed)") }
-
-        switch profile.board.backend {
-        case .simulated:
-            let board = SimulatedBoard(loaded, clock: .system())
-            let cycle: NodeCycle<SimulatedPlatform>
-            do { cycle = try board.makeCycle(loaded) } catch { throw AgentError(status: 1, message: "\(error)") }
-            let workers = board.makeModbusWorkers(loaded, cycle: cycle)
-            let gpio = GPIOAccess(chips: board.chips.sorted { $0.key < $1.key }.map { ($0.key, $0.value as any GPIOChip) }, ownedLevel: { ref in
-                let parts = ref.split(separator: ":", maxSplits: 1).map(String.init)
-                guard parts.count == 2, let chip = board.chips[parts[0]], let level = try? chip.physicalLevel(of: parts[1]) else { return nil }
-                return level ? 1 : 0
-            })
-            try runNode(loaded, options: options, cycle: cycle, workers: workers, gpio: gpio, watchdog: watchdog, session: session, start: start)
-        case .linux:
-            let board = LinuxBoard(loaded)
-            let cycle: NodeCycle<LinuxPlatform>
-            let workers: [ModbusWorker<LinuxModbusClientAlias>]
-            do {
-                cycle = try board.makeCycle(watchdog: watchdog)
-                workers = try board.makeModbusWorkers(cycle: cycle)
-            } catch {
-                throw AgentError(status: isPermission(error) ? 4 : 1, message: "\(error)\(isPermission(error) ? " (join group vigil from udev/60-vigil.rules, or run the systemd unit)" : "")")
-            }
-            let gpio = GPIOAccess(chips: board.openChips.map { ($0.name, $0.chip as any GPIOChip) }, ownedLevel: { ref in
-                ownedLevelFromCycle(ref, loaded: loaded, cycle: cycle)
-            })
-            try runNode(loaded, options: options, cycle: cycle, workers: workers, gpio: gpio, watchdog: watchdog, session: session, start: start)
-        }
+        try Boards.open(loaded, NodeRun(options: options, watchdog: watchdog, session: session, start: start))
     }
+}
 
-    static func isPermission(_ e: NodeError) -> Bool {
-        switch e {
-        case .sensor(_, let h), .hardware(_, let h): return h.kind == .permission
-        case .profile: return false
-        }
-    }
+/// `vigil run` on a board: the node assembled, its threads started, the main thread waiting for
+/// a signal.
+struct NodeRun: BoardVisitor {
+    let options: AgentOptions
+    let watchdog: HardwareWatchdog?
+    let session: UInt32
+    let start: Timestamp
 
-    /// A held line's level as the cycle sees it: outputs from the output levels, inputs from their channel.
-    static func ownedLevelFromCycle<P: NodePlatform>(_ ref: String, loaded: LoadedProfile, cycle: NodeCycle<P>) -> Int? {
+    func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) {
+        let loaded = board.loaded
         let profile = loaded.profile
-        if let i = profile.outputs.firstIndex(where: { $0.line.description == ref }) {
-            return cycle.outputLevels.load(ordering: .acquiring) & (1 << UInt64(i)) != 0 ? 1 : 0
+        let node: Node<Board>
+        do { node = try NodeAssembly.assemble(on: board, watchdog: watchdog) } catch {
+            let permission = error.halError?.kind == .permission
+            throw AgentError(status: permission ? 4 : 1, message: "\(error)\(permission ? " (join group vigil from udev/60-vigil.rules, or run the systemd unit)" : "")")
         }
-        for s in profile.sensors {
-            if case .digitalInput(let d) = s.kind, d.line.description == ref, let c = loaded.channels["\(s.name).state"] {
-                let v = cycle.latest.read(c.id - 1).value
-                return v.isNaN ? nil : Int(v)
-            }
-        }
-        return nil
-    }
-
-    static func runNode<P: NodePlatform>(_ loaded: LoadedProfile, options: AgentOptions, cycle: NodeCycle<P>, workers: [ModbusWorker<P.Modbus>],
-                                         gpio: GPIOAccess, watchdog: HardwareWatchdog?, session: UInt32, start: Timestamp) throws(AgentError) {
-        let profile = loaded.profile
+        let cycle = node.cycle
         do { try cycle.startSensors() } catch {
             // Not fatal: the sensor's channels stay faulted and the interlock holds the safe state.
             Log.error("\(error); its channels read as faults and the rules on them act by their on_fault policy")
@@ -164,7 +142,7 @@ public enum Agent {
             Log.error("\(error); running without store-and-forward")
         }
         let uplink: (any Uplink)?
-        do { uplink = try UplinkFactory.make(profile) } catch { throw AgentError(status: 2, message: error.message) }
+        do { uplink = try UplinkFactory.make(profile, board: board) } catch { throw AgentError(status: 2, message: error.message) }
 
         let producer = FrameProducer(loaded: loaded, session: session, sessionStart: start.monotonic)
         let uplinkWorker = UplinkWorker(loaded: loaded, producer: producer, uplink: uplink, spool: spool, updates: cycle.updates,
@@ -172,12 +150,14 @@ public enum Agent {
         let rt = profile.realtime
         let loop = PeriodicLoop(configuration: LoopConfiguration(
             periodNanoseconds: Int64(rt.periodMicroseconds) * 1000, priority: rt.priority, cpu: rt.cpu, lockMemory: rt.lockMemory,
-            warmUpCycles: 10, overrunBurst: rt.overrunBurst, overrunWindowNanoseconds: Int64(rt.overrunWindowMilliseconds) * 1_000_000), body: cycle)
-        let controller = AgentController(loaded: loaded, cycle: cycle, loop: loop, uplink: uplinkWorker, gpio: gpio, start: start)
+            warmUpCycles: 10, overrunBurst: rt.overrunBurst, overrunWindowNanoseconds: Int64(rt.overrunWindowMilliseconds) * 1_000_000),
+            body: NodeLoopBody(cycle))
+        let controller = AgentController(board: board, cycle: cycle, statistics: loop.statistics, grant: { loop.grant }, uplink: uplinkWorker, start: start)
         let server: ControlServer
         do { server = try ControlServer(path: profile.control.socket) { controller.handle($0) } } catch {
             throw AgentError(status: error.kind == .permission ? 4 : 1, message: error.message)
         }
+        let workers = node.modbusWorkers
         do {
             try loop.start()
             for w in workers { w.start() }
@@ -221,7 +201,7 @@ public enum Agent {
             }
             // Once start-up has settled (first analysis blocks, first connection and birth, spool
             // opened), hand back the clean file pages it mapped (see StartupPages).
-            if !startupPagesReleased && ClockSync.timestamp().monotonic.nanoseconds - start.monotonic.nanoseconds >= StartupPages.settleNanoseconds {
+            if !startupPagesReleased && SystemClock.monotonic().nanoseconds - start.monotonic.nanoseconds >= StartupPages.settleNanoseconds {
                 startupPagesReleased = true
                 if let released = StartupPages.release(), released.releasedKilobytes > 0 {
                     Log.info("memory: released \(released.releasedKilobytes) kB of start-up file pages from \(released.mappings) mappings")
@@ -230,7 +210,7 @@ public enum Agent {
             let cycles = loop.statistics.read().cycles
             if systemd.isActive && cycles > lastCycles { _ = systemd.notify("WATCHDOG=1") }
             lastCycles = cycles
-            if let d = deadline, ClockSync.timestamp().monotonic.nanoseconds >= d { break }
+            if let d = deadline, SystemClock.monotonic().nanoseconds >= d { break }
         }
         Log.info("stopping (\(reason)): outputs to the safe state")
         _ = systemd.notify("STOPPING=1")
@@ -246,11 +226,9 @@ public enum Agent {
     }
 }
 
-typealias LinuxModbusClientAlias = LinuxPlatform.Modbus
-
 /// Makes the profile's uplink. One line per transport.
 public enum UplinkFactory {
-    public static func make(_ profile: BoardProfile) throws(UplinkError) -> (any Uplink)? {
+    public static func make<Board: NodeBoard>(_ profile: BoardProfile, board: Board) throws(UplinkError) -> (any Uplink)? {
         let u = profile.uplink
         let a = profile.asset
         switch u.kind {
@@ -261,22 +239,24 @@ public enum UplinkFactory {
             return UDPUplink(host: udp.host, port: udp.port)
         case .serial:
             guard let serial = u.serial else { throw UplinkError("uplink kind serial needs [uplink.serial]") }
-            return SerialUplink(device: serial.device, baud: serial.baud, framing: serial.framing == .cobs ? .cobs : .slip)
+            return SerialUplink(device: serial.device, baud: serial.baud, framing: serial.framing) { () throws(HALError) in
+                try board.serialPort(device: serial.device, baud: serial.baud)
+            }
         case .mqtt:
             guard let m = u.mqtt else { throw UplinkError("uplink kind mqtt needs [uplink.mqtt]") }
-            func secret(_ path: String?, _ what: String) throws(UplinkError) -> String? {
-                guard let path else { return nil }
-                guard let text = readText(path) else { throw UplinkError("MQTT \(what) file \(path): cannot be read (\(String(cString: strerror(errno))))") }
-                return text.split(separator: "\n").first.map(String.init) ?? ""
-            }
-            return MQTTUplink(MQTTSettings(
-                broker: m.broker, clientID: m.clientID.isEmpty ? "vigil-\(a.node)" : m.clientID, topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)",
-                version: m.version == .v5 ? 5 : 4, keepAliveSeconds: m.keepAliveSeconds, dataQoS: m.dataQoS, caFile: m.caFile,
-                certificateFile: m.certificateFile, keyFile: m.keyFile, username: try secret(m.usernameFile, "username"),
-                password: try secret(m.passwordFile, "password")))
+            return MQTTUplink(MQTTSettings(connection: try mqttConnection(m, node: a.node), topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)", dataQoS: m.dataQoS))
         }
     }
 
-    /// A small text file (a secret), at most 64 kB of it.
-    static func readText(_ path: String) -> String? { readTextFile(path, limit: 1 << 16) }
+    /// The broker connection an `[uplink.mqtt]` table describes, with its secrets read.
+    static func mqttConnection(_ m: MQTTSpec, node: String) throws(UplinkError) -> MQTTConnection {
+        func secret(_ path: String?, _ what: String) throws(UplinkError) -> String? {
+            guard let path else { return nil }
+            guard let text = readTextFile(path, limit: 1 << 16) else { throw UplinkError("MQTT \(what) file \(path): cannot be read (\(String(cString: strerror(errno))))") }
+            return text.split(separator: "\n").first.map(String.init) ?? ""
+        }
+        return MQTTConnection(broker: m.broker, clientID: m.clientID.isEmpty ? "vigil-\(node)" : m.clientID, version: m.version == .v5 ? 5 : 4,
+                              keepAliveSeconds: m.keepAliveSeconds, caFile: m.caFile, certificateFile: m.certificateFile, keyFile: m.keyFile,
+                              username: try secret(m.usernameFile, "username"), password: try secret(m.passwordFile, "password"))
+    }
 }

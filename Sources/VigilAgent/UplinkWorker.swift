@@ -25,6 +25,8 @@ public struct UplinkStatus: Sendable, Codable, Equatable {
     /// Frames kept in memory because the spool could not take them (disk full, I/O error).
     public var memoryBacklog: Int
     public var spoolError: String?
+    /// Spool records that did not decode as frames (skipped, never sent).
+    public var undecodableRecords: Int
     public var session: UInt32
     public var nextSequence: UInt32
 }
@@ -79,7 +81,7 @@ final class UplinkWorker: @unchecked Sendable {
         lastSpectrumBlocks = Array(repeating: 0, count: spectra.count)
         firstIndexOfRun = spool?.statistics.nextIndex ?? 0
         status = Mutex(UplinkStatus(transport: uplink?.description ?? "none", connected: false, lastError: nil, connects: 0, framesBuilt: 0,
-                                    framesDelivered: 0, replayedHistorical: 0, spool: spool?.statistics, memoryBacklog: 0, spoolError: nil,
+                                    framesDelivered: 0, replayedHistorical: 0, spool: spool?.statistics, memoryBacklog: 0, spoolError: nil, undecodableRecords: 0,
                                     session: producer.session, nextSequence: 0))
     }
 
@@ -96,31 +98,31 @@ final class UplinkWorker: @unchecked Sendable {
         stopFlag.store(true, ordering: .releasing)
         if let t = thread { pthread_join(t, nil) }
         thread = nil
-        let now = ClockSync.timestamp()
+        let now = SystemClock.timestamp()
         collect(now)
         let deadline = now.monotonic.nanoseconds + Int64(flushSeconds * 1e9)
-        while let u = uplink, u.isConnected, !(spool?.isEmpty ?? true), ClockSync.timestamp().monotonic.nanoseconds < deadline {
-            if !deliver(ClockSync.timestamp()) { break }
+        while let u = uplink, u.isConnected, !(spool?.isEmpty ?? true), SystemClock.timestamp().monotonic.nanoseconds < deadline {
+            if !deliver(SystemClock.timestamp()) { break }
         }
-        try? spool?.sync(now: ClockSync.timestamp().monotonic.nanoseconds)
+        try? spool?.sync(now: SystemClock.timestamp().monotonic.nanoseconds)
         if let u = uplink, u.isConnected {
-            u.disconnect(death: outgoing(producer.death(.cleanStop, at: ClockSync.timestamp())))
+            u.disconnect(death: producer.death(.cleanStop, at: SystemClock.timestamp()))
         }
         publishStatus()
     }
 
     private func run() {
         while !stopFlag.load(ordering: .acquiring) {
-            let now = ClockSync.timestamp()
+            let now = SystemClock.timestamp()
             collect(now)
             maintainConnection(now)
             if let u = uplink, u.isConnected {
                 if u.takeRebirthRequest() {
                     Log.info("uplink: rebirth requested by the gateway")
-                    if (try? u.send([outgoing(producer.birth(at: now))])) == 1 { producer.birthDelivered() }
+                    if (try? u.send([producer.birth(at: now)])) == 1 { producer.birthDelivered() }
                 }
                 var rounds = 0
-                while rounds < 8 && deliver(ClockSync.timestamp()) { rounds += 1 }
+                while rounds < 8 && deliver(SystemClock.timestamp()) { rounds += 1 }
             }
             publishStatus()
             var ts = timespec(tv_sec: 0, tv_nsec: 50_000_000)
@@ -194,7 +196,7 @@ final class UplinkWorker: @unchecked Sendable {
         let rules = loaded.profile.rules
         let back = now.monotonic.nanoseconds(since: e.time)
         let record = EventRecord(
-            kind: FrameJSON.eventKindName(e.kind.rawValue), rule: e.rule >= 0 && e.rule < rules.count ? rules[e.rule].name : nil,
+            kind: e.kind.name, rule: e.rule >= 0 && e.rule < rules.count ? rules[e.rule].name : nil,
             channel: e.channel >= 0 ? loaded.channels.channel(id: e.channel + 1)?.name : nil,
             value: e.value.isFinite ? e.value : nil, limit: e.limit.isFinite ? e.limit : nil, reason: Int(e.reason),
             wallClockMilliseconds: (now.wallClock.microsecondsSinceEpoch - back / 1000) / 1000, monotonicMilliseconds: e.time.nanoseconds / 1_000_000)
@@ -219,7 +221,7 @@ final class UplinkWorker: @unchecked Sendable {
         }
         guard now.monotonic.nanoseconds >= nextAttempt else { return }
         do {
-            try u.connect(birth: outgoing(producer.birth(at: now)), death: outgoing(producer.death(.connectionLost, at: now)))
+            try u.connect(birth: producer.birth(at: now), death: producer.death(.connectionLost, at: now))
             producer.birthDelivered()
             // Frames from before this connection are replayed as historical; on the first connection
             // only those a previous run left in the spool are.
@@ -251,35 +253,40 @@ final class UplinkWorker: @unchecked Sendable {
         guard let u = uplink, let spool else { return false }
         let batch = spool.pending(limit: 32)
         guard !batch.isEmpty else { return false }
-        var frames: [OutgoingFrame] = []
+        var frames: [Frame] = []
+        var records: [SpoolRecord] = []
         var historical = 0
         for r in batch {
-            var bytes = r.bytes
+            // The spool holds frames as they were encoded; an uplink renders the decoded frame in
+            // its own encoding. A record that does not decode is not sent (and not retried).
+            guard case .frame(var frame, let length) = FrameDecoder.decode(r.bytes), length == r.bytes.count else {
+                Log.warning("spool record \(r.index) does not decode as a frame; skipped")
+                status.withLock { $0.undecodableRecords += 1 }
+                if frames.isEmpty { try? spool.acknowledge(through: r.index, now: now.monotonic.nanoseconds) }
+                break
+            }
             if r.index < historicalBelow {
-                FrameDecoder.markHistorical(&bytes)
+                frame.header.historical = true
                 historical += 1
             }
-            let type = bytes.count > 2 ? FrameType(rawValue: bytes[2]) ?? .data : .data
-            frames.append(OutgoingFrame(type: type, bytes: bytes))
+            frames.append(frame)
+            records.append(r)
         }
+        guard !frames.isEmpty else { return true }
         do {
             let delivered = try u.send(frames)
-            if delivered > 0 { try? spool.acknowledge(through: batch[delivered - 1].index, now: now.monotonic.nanoseconds) }
+            if delivered > 0 { try? spool.acknowledge(through: records[delivered - 1].index, now: now.monotonic.nanoseconds) }
             status.withLock {
                 $0.framesDelivered += delivered
                 $0.replayedHistorical += min(historical, delivered)
             }
-            return delivered == batch.count
+            return delivered == records.count
         } catch {
             Log.warning("uplink: \(error.message)")
             status.withLock { $0.lastError = error.message }
             u.disconnect(death: nil)
             return false
         }
-    }
-
-    private func outgoing(_ frame: Frame) -> OutgoingFrame {
-        OutgoingFrame(type: frame.header.type, bytes: (try? frame.encoded()) ?? [])
     }
 
     private func publishStatus() {

@@ -1,4 +1,5 @@
 import VigilBase
+import VigilHAL
 
 /// A board profile: everything vigil needs to know about one hardware variant and the machine it
 /// watches, read from a human-edited TOML file in `Boards/`. See `docs/board-profiles.md` for the
@@ -46,7 +47,7 @@ public struct BoardIdentity: Sendable, Equatable, Codable {
     public var models: [String]
     public var backend: Backend
 
-    public enum Backend: String, Sendable, Codable, ProfileChoice {
+    public enum Backend: String, Sendable, Codable, CaseIterable {
         /// The kernel's GPIO, I2C and serial devices.
         case linux
         /// Register-level device models in the agent's process: no hardware needed.
@@ -72,14 +73,6 @@ public struct LineRef: Sendable, Hashable, Codable, CustomStringConvertible {
     public var line: String
     public init(chip: String, line: String) { self.chip = chip; self.line = line }
     public var description: String { "\(chip):\(line)" }
-}
-
-/// Line bias, in libgpiod's vocabulary.
-public enum Bias: String, Sendable, Codable, ProfileChoice {
-    case asIs = "as-is"
-    case disabled
-    case pullUp = "pull-up"
-    case pullDown = "pull-down"
 }
 
 /// A GPIO chip, found by its label (what `gpiodetect` prints in brackets).
@@ -113,7 +106,7 @@ public struct SerialPortSpec: Sendable, Equatable, Codable {
     /// A udev-stable device name (`/dev/vigil-rs485`) or a kernel name (`/dev/ttyAMA0`).
     public var device: String
     public var baud: Int
-    public var parity: Parity
+    public var parity: SerialParity
     public var dataBits: Int
     public var stopBits: Int
     public var direction: DirectionControl
@@ -124,10 +117,8 @@ public struct SerialPortSpec: Sendable, Equatable, Codable {
     /// Delay between the last bit and releasing driver-enable, µs.
     public var turnaroundAfterMicroseconds: Int
 
-    public enum Parity: String, Sendable, Codable, ProfileChoice { case none, even, odd }
-
     /// How the RS-485 transceiver's driver is switched between sending and receiving.
-    public enum DirectionControl: String, Sendable, Codable, ProfileChoice {
+    public enum DirectionControl: String, Sendable, Codable, CaseIterable {
         /// The UART driver toggles RTS (`TIOCSRS485`); refused by many UARTs and USB adapters.
         case kernel
         /// vigil toggles a GPIO driver-enable line around each frame.

@@ -1,44 +1,7 @@
 import VigilBase
-
-/// What a channel measures. Raw values are part of the frame format's channel table.
-public enum ChannelQuantity: UInt8, Sendable, Codable, CaseIterable {
-    case accelerationRMS = 1
-    case accelerationPeak = 2
-    case crestFactor = 3
-    case kurtosis = 4
-    case velocityRMS = 5
-    case highFrequencyAccelerationRMS = 6
-    case isoZone = 7
-    case bandEnergies = 8
-    case temperature = 9
-    case modbusValue = 10
-    case digitalState = 11
-    case shaftSpeed = 12
-    case interlockState = 13
-    case loopLatenessP99 = 14
-    case loopOverruns = 15
-
-    /// The suffix used in channel names (`bearing.x.velocity_rms`).
-    public var suffix: String {
-        switch self {
-        case .accelerationRMS: return "accel_rms"
-        case .accelerationPeak: return "accel_peak"
-        case .crestFactor: return "crest_factor"
-        case .kurtosis: return "kurtosis"
-        case .velocityRMS: return "velocity_rms"
-        case .highFrequencyAccelerationRMS: return "hf_accel_rms"
-        case .isoZone: return "iso_zone"
-        case .bandEnergies: return "bands"
-        case .temperature: return "temperature"
-        case .modbusValue: return "value"
-        case .digitalState: return "state"
-        case .shaftSpeed: return "rpm"
-        case .interlockState: return "state"
-        case .loopLatenessP99: return "lateness_p99_us"
-        case .loopOverruns: return "overruns"
-        }
-    }
-}
+import VigilHAL
+import VigilFrames
+import VigilParts
 
 /// One channel of the node: a named, unit-bearing value stream with a small id for frames.
 public struct ChannelDescriptor: Sendable, Equatable, Codable {
@@ -96,36 +59,37 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
                                           resolution: resolution, rangeMin: range.0, rangeMax: range.1, maxAgeMilliseconds: maxAge,
                                           deadband: deadband, updateIntervalMilliseconds: update))
         }
+        func add(_ name: String, _ sensor: String, _ t: ChannelTemplate, axis: AccelerometerSpec.Axis? = nil, fullScale: Double = 0,
+                 update: Int, maxAge: Int, sensorIndex: Int) {
+            add(name, sensor, t.quantity, axis, t.unit, resolution: t.resolution, range: t.bounds(fullScale: fullScale), update: update,
+                maxAge: maxAge, deadband: t.deadband, sensorIndex: sensorIndex)
+        }
         for (index, sensor) in profile.sensors.enumerated() {
             let n = sensor.name
             switch sensor.kind {
             case .accelerometer(let a):
-                let g = Double(a.rangeG)
                 let interval = a.analysis.intervalMilliseconds
                 let blockMs = Int((Double(a.analysis.blockLength) / a.sampleRateHz * 1000).rounded(.up))
                 let age = 3 * max(interval, 1) + blockMs
                 for axis in a.axes {
-                    let p = "\(n).\(axis.rawValue)."
-                    add(p + "accel_rms", n, .accelerationRMS, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.01, sensorIndex: index)
-                    add(p + "accel_peak", n, .accelerationPeak, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.02, sensorIndex: index)
-                    add(p + "crest_factor", n, .crestFactor, axis, .ratio, resolution: 0.01, range: (0, 1000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
-                    add(p + "kurtosis", n, .kurtosis, axis, .ratio, resolution: 0.01, range: (0, 100_000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
-                    add(p + "velocity_rms", n, .velocityRMS, axis, .millimetersPerSecond, resolution: 0.01, range: (0, 10_000), update: interval, maxAge: age, deadband: 0.1, sensorIndex: index)
-                    add(p + "hf_accel_rms", n, .highFrequencyAccelerationRMS, axis, .g, resolution: 0.001, range: (0, g), update: interval, maxAge: age, deadband: 0.01, sensorIndex: index)
-                    add(p + "iso_zone", n, .isoZone, axis, .state, resolution: 1, range: (0, 3), update: interval, maxAge: age, deadband: 0, sensorIndex: index)
-                    add(p + "bands", n, .bandEnergies, axis, .g, resolution: 0.0001, range: (0, g), update: interval, maxAge: age, deadband: 0, sensorIndex: index)
+                    for metric in VibrationMetric.allCases {
+                        add("\(n).\(axis.rawValue).\(metric.channel.suffix)", n, metric.channel, axis: axis, fullScale: Double(a.rangeG),
+                            update: interval, maxAge: age, sensorIndex: index)
+                    }
                 }
             case .temperature(let t):
-                add("\(n).temperature", n, .temperature, nil, .degreesCelsius, resolution: 0.01, range: (-40, 125),
-                    update: t.pollMilliseconds, maxAge: max(3 * t.pollMilliseconds, 500), deadband: 0.2, sensorIndex: index)
+                for channel in t.partFacts?.channels ?? [] {
+                    add("\(n).\(channel.suffix)", n, channel, update: t.pollMilliseconds, maxAge: max(3 * t.pollMilliseconds, 500), sensorIndex: index)
+                }
             case .modbus(let m):
                 let age = 3 * m.pollMilliseconds + (m.retries + 1) * m.timeoutMilliseconds
                 for (ri, r) in m.registers.enumerated() {
                     let range = Self.naturalRange(r)
-                    let resolution = r.function.isBitAddressed ? 1 : Self.defaultResolution(scale: r.scale, type: r.type)
-                    add("\(n).\(r.channel)", n, r.function.isBitAddressed ? .digitalState : .modbusValue, nil, r.unit,
+                    let bit = r.function.isBitTable
+                    let resolution = bit ? 1 : Self.defaultResolution(scale: r.scale, type: r.type)
+                    add("\(n).\(r.channel)", n, bit ? .digitalState : .modbusValue, nil, r.unit,
                         resolution: resolution, range: range, update: m.pollMilliseconds, maxAge: age,
-                        deadband: r.function.isBitAddressed ? 0 : resolution * 10, sensorIndex: index, registerIndex: ri)
+                        deadband: bit ? 0 : resolution * 10, sensorIndex: index, registerIndex: ri)
                 }
             case .digitalInput(let d):
                 add("\(n).state", n, .digitalState, nil, .state, resolution: 1, range: (0, 1), update: periodMs,
@@ -174,7 +138,7 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
     }
 
     /// One raw step of the register, rounded to a power of ten (frames carry decimal steps).
-    static func defaultResolution(scale: Double, type: ModbusRegisterSpec.ValueType) -> Double {
+    static func defaultResolution(scale: Double, type: ModbusValueType) -> Double {
         if type == .float32 { return 0.001 }
         var step = 1.0
         let target = abs(scale)

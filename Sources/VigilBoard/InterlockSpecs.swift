@@ -1,21 +1,14 @@
 import VigilBase
+import VigilHAL
+import VigilInterlock
 
 /// A digital output the interlock drives.
 public struct OutputSpec: Sendable, Equatable, Codable {
     public var name: String
     public var line: LineRef
-    public var kind: Kind
+    public var kind: OutputKind
     /// Electrically inverted (the line is driven low for "on").
     public var activeLow: Bool
-
-    public enum Kind: String, Sendable, Codable, ProfileChoice {
-        /// Energize-to-run: on only while every trip rule on it is healthy; off is the safe state.
-        case permissive
-        /// On while any warn rule on it is active (a lamp or horn).
-        case warning
-        /// Toggled every healthy cycle, for an external watchdog relay; stops toggling when unhealthy.
-        case heartbeat
-    }
 
     enum CodingKeys: String, CodingKey {
         case name, line, kind
@@ -28,32 +21,23 @@ public struct RuleSpec: Sendable, Equatable, Codable {
     public var name: String
     /// Full channel name.
     public var channel: String
-    public var comparison: Comparison
+    public var comparison: InterlockRule.Comparison
     /// The level that trips (or warns), in `unit`.
     public var limit: Double
     /// The level the value must return past before the condition clears, in `unit`.
     public var release: Double
     public var unit: PhysicalUnit
     public var debounce: Debounce
-    public var action: Action
+    public var action: InterlockAction
     /// The output this rule acts on: a permissive for `trip`, optionally a warning output for `warn`.
     public var output: String?
     /// What a fault on the channel (stale, no answer, out of range, bus error burst, missed deadlines,
     /// unsynced clock where required) does.
-    public var onFault: Action
+    public var onFault: InterlockAction
     /// A tripped rule stays tripped until a local reset (trip rules always latch unless set false).
     public var latch: Bool
     /// The rule's inputs are only trusted while the wall clock is synchronised.
     public var requiresClockSync: Bool
-
-    public enum Comparison: String, Sendable, Codable { case above, below }
-
-    public enum Action: String, Sendable, Codable, ProfileChoice {
-        /// Drive the rule's permissive output to the safe state.
-        case trip
-        /// Raise a warning (event, status, warning output) only.
-        case warn
-    }
 
     public enum Debounce: Sendable, Equatable, Codable {
         /// This many consecutive evaluations beyond the limit.
@@ -72,7 +56,7 @@ public struct RuleSpec: Sendable, Equatable, Codable {
 public struct ResetInputSpec: Sendable, Equatable, Codable {
     public var line: LineRef
     public var activeLow: Bool
-    public var bias: Bias
+    public var bias: LineBias
 
     enum CodingKeys: String, CodingKey {
         case line, bias

@@ -1,4 +1,9 @@
 import VigilBase
+import VigilDSP
+import VigilFrames
+import VigilHAL
+import VigilInterlock
+import VigilParts
 
 /// Turns the TOML tree of a profile into a `BoardProfile`, filling defaults and recording every
 /// problem it can find without stopping at the first.
@@ -50,7 +55,7 @@ struct ProfileParser {
             simulation = parseSimulation(&s)
             s.finish()
         } else if backend == .simulated {
-            simulation = Self.defaultSimulation
+            simulation = SimulationSpec.defaults
         }
         if backend == .linux, top.contains("simulation") {
             top.error("simulation", "is only used with backend = \"simulated\"; remove it or change [board] backend")
@@ -140,11 +145,11 @@ struct ProfileParser {
         defer { t.finish() }
         let device = t.string("device", required: true, expected: "a device path such as /dev/vigil-rs485")
         let baud = t.int("baud", expected: "a baud rate") ?? 19200
-        if !SensorCapabilities.standardBaudRates.contains(baud) {
-            let rates = SensorCapabilities.standardBaudRates.map(String.init).joined(separator: ", ")
+        if !standardBaudRates.contains(baud) {
+            let rates = standardBaudRates.map(String.init).joined(separator: ", ")
             t.error("baud", "is \(baud); a Linux UART can be set to \(rates)")
         }
-        let parity = t.choice("parity", as: SerialPortSpec.Parity.self) ?? .even
+        let parity = t.choice("parity", as: SerialParity.self) ?? .even
         let dataBits = t.int("data_bits", range: 7...8) ?? 8
         // The Modbus serial-line spec wants 11 bits per character (2 stop bits without parity), but
         // many field devices ship as 8N1; the profile states what the slave does.
@@ -186,7 +191,8 @@ struct ProfileParser {
 
     // MARK: - Sensors
 
-    private static let sensorTypes = ["adxl345", "lis3dh", "tmp102", "modbus", "digital_input", "tachometer"]
+    /// Every `type` a sensor may have: the registered parts, then the kinds the profile describes itself.
+    private static let sensorTypes = Parts.typeNames + ["modbus", "digital_input", "tachometer"]
 
     private func parseSensor(_ reader: TableReader) -> SensorSpec? {
         var t = reader
@@ -197,9 +203,10 @@ struct ProfileParser {
             t.error("name", "is \"\(name)\"; expected letters, digits, '-' and '_' only (it is part of channel names)")
         }
         let kind: SensorSpec.Kind?
-        if let part = AccelerometerSpec.Part(rawValue: type) {
+        let part = Parts.named(type)
+        if let part = part as? any AccelerometerPart.Type {
             kind = parseAccelerometer(&t, part: part).map { .accelerometer($0) }
-        } else if let part = TemperatureSensorSpec.Part(rawValue: type) {
+        } else if let part = part as? any ThermometerPart.Type {
             kind = parseTemperature(&t, part: part).map { .temperature($0) }
         } else if type == "modbus" {
             kind = parseModbusDevice(&t).map { .modbus($0) }
@@ -219,24 +226,18 @@ struct ProfileParser {
         return SensorSpec(name: name, kind: kind)
     }
 
-    private func parseAccelerometer(_ t: inout TableReader, part: AccelerometerSpec.Part) -> AccelerometerSpec? {
+    private func parseAccelerometer(_ t: inout TableReader, part: any AccelerometerPart.Type) -> AccelerometerSpec? {
         let bus = t.string("bus", required: true, expected: "the name of an [i2c.NAME] table")
-        let addresses = SensorCapabilities.addresses(part)
-        let address = t.int("address", range: 0...0x7F, expected: "a 7-bit I2C address") ?? addresses[0]
-        if t.contains("address") && !addresses.contains(address) {
-            let list = addresses.map { hex($0) }.joined(separator: " or ")
-            t.error("address", "is \(hex(address)); the \(part.rawValue) answers at \(list) (set by its address pin)")
-        }
-        let rates = SensorCapabilities.supportedRates(part)
-        let defaultRate = rates.last!
-        let rate = t.double("sample_rate_hz", range: 0.01...100_000) ?? defaultRate
+        let address = parseAddress(&t, part: part)
+        let rates = part.outputDataRatesHz
+        let rate = t.double("sample_rate_hz", range: 0.01...100_000) ?? part.defaultSampleRateHz
         if !rates.contains(where: { abs($0 - rate) < 0.005 }) {
             let list = rates.map(formatNumber).joined(separator: ", ")
-            t.error("sample_rate_hz", "is \(formatNumber(rate)); the \(part.rawValue) can sample at \(list) Hz")
+            t.error("sample_rate_hz", "is \(formatNumber(rate)); the \(part.typeName) can sample at \(list) Hz")
         }
-        let range = t.int("range_g") ?? 16
-        if !SensorCapabilities.accelerometerRanges.contains(range) {
-            t.error("range_g", "is \(range); the \(part.rawValue) has ranges of ±2, ±4, ±8 and ±16 g")
+        let range = t.int("range_g") ?? part.defaultRangeG
+        if !part.rangesG.contains(range) {
+            t.error("range_g", "is \(range); the \(part.typeName) has ranges of \(sentence(part.rangesG.map { "±\($0)" })) g")
         }
         var axes: [AccelerometerSpec.Axis] = [.x, .y, .z]
         if let names = t.stringArray("axes", expected: "a subset of [\"x\", \"y\", \"z\"]") {
@@ -260,7 +261,17 @@ struct ProfileParser {
             a.finish()
         }
         guard let bus else { return nil }
-        return AccelerometerSpec(part: part, bus: bus, address: address, sampleRateHz: rate, rangeG: range, axes: axes, analysis: analysis)
+        return AccelerometerSpec(part: part.typeName, bus: bus, address: address, sampleRateHz: rate, rangeG: range, axes: axes, analysis: analysis)
+    }
+
+    /// The `address` key of a part on I2C: one its address pin can select (the first by default).
+    private func parseAddress(_ t: inout TableReader, part: any I2CPart.Type) -> Int {
+        let addresses = part.addresses.map(Int.init)
+        let address = t.int("address", range: 0...0x7F, expected: "a 7-bit I2C address") ?? addresses[0]
+        if t.contains("address") && !addresses.contains(address) {
+            t.error("address", "is \(hex(address)); the \(part.typeName) answers at \(sentence(addresses.map(hex), or: true)) (set by its address pin)")
+        }
+        return address
     }
 
     /// Defaults follow ISO practice: velocity 10–1000 Hz, never closer to Nyquist than fs/2.56.
@@ -273,7 +284,7 @@ struct ProfileParser {
             velocityBandHz: [velocityLow, velocityHigh],
             highFrequencyBandHz: [roundTo(0.4 * fs / 2, 1), roundTo(0.8 * fs / 2, 1)],
             bands: BandPlan(mode: .fixed, count: 32, fromHz: 0, toHz: roundTo(usable, 1), rpmChannel: nil),
-            peaks: 5, isoGroup: 2, isoFoundation: .rigid
+            peaks: 5, isoGroup: .medium, isoFoundation: .rigid
         )
     }
 
@@ -288,7 +299,7 @@ struct ProfileParser {
             }
         }
         if let interval = t.int("interval_ms", range: 10...3_600_000) { a.intervalMilliseconds = interval }
-        if let window = t.choice("window", as: AnalysisSpec.Window.self) { a.window = window }
+        if let window = t.choice("window", as: WindowKind.self) { a.window = window }
         if let (lo, hi) = t.numberPair("velocity_band_hz", expected: "the velocity band [low, high] in Hz") {
             if hi > nyquist {
                 t.error("velocity_band_hz", "upper edge \(formatNumber(hi)) Hz is above the Nyquist frequency \(formatNumber(nyquist)) Hz at sample_rate_hz = \(formatNumber(fs))")
@@ -321,23 +332,22 @@ struct ProfileParser {
             b.finish()
         }
         if let peaks = t.int("peaks", range: 0...16) { a.peaks = peaks }
-        if let group = t.int("iso_group", range: 1...2, expected: "1 (large machines, 300 kW–50 MW) or 2 (medium, 15–300 kW)") { a.isoGroup = group }
-        if let foundation = t.choice("iso_foundation", as: AnalysisSpec.MachineSupport.self) { a.isoFoundation = foundation }
+        if let group = t.int("iso_group", range: 1...2, expected: "1 (large machines, 300 kW–50 MW) or 2 (medium, 15–300 kW)"),
+           let g = ISOZoneBoundaries.MachineGroup(rawValue: group) { a.isoGroup = g }
+        if let foundation = t.choice("iso_foundation", as: ISOZoneBoundaries.Foundation.self) { a.isoFoundation = foundation }
         return a
     }
 
-    private func parseTemperature(_ t: inout TableReader, part: TemperatureSensorSpec.Part) -> TemperatureSensorSpec? {
+    private func parseTemperature(_ t: inout TableReader, part: any ThermometerPart.Type) -> TemperatureSensorSpec? {
         let bus = t.string("bus", required: true, expected: "the name of an [i2c.NAME] table")
-        let address = t.int("address", range: 0...0x7F, expected: "a 7-bit I2C address") ?? 0x48
-        if !SensorCapabilities.tmp102Addresses.contains(address) {
-            t.error("address", "is \(hex(address)); the tmp102 answers at 0x48, 0x49, 0x4a or 0x4b (set by ADD0)")
-        }
-        let poll = t.int("poll_ms", range: 1...3_600_000) ?? 250
-        if poll < SensorCapabilities.tmp102MinimumPollMilliseconds {
-            t.error("poll_ms", "is \(poll); the tmp102 converts at most 8 times a second, so poll_ms must be at least \(SensorCapabilities.tmp102MinimumPollMilliseconds)")
+        let address = parseAddress(&t, part: part)
+        let poll = t.int("poll_ms", range: 1...3_600_000) ?? part.defaultPollMilliseconds
+        let minimum = part.minimumPollMilliseconds
+        if poll < minimum {
+            t.error("poll_ms", "is \(poll); the \(part.typeName) converts at most \(formatNumber(1000 / Double(minimum))) times a second, so poll_ms must be at least \(minimum)")
         }
         guard let bus else { return nil }
-        return TemperatureSensorSpec(part: part, bus: bus, address: address, pollMilliseconds: poll)
+        return TemperatureSensorSpec(part: part.typeName, bus: bus, address: address, pollMilliseconds: poll)
     }
 
     private func parseModbusDevice(_ t: inout TableReader) -> ModbusDeviceSpec? {
@@ -363,9 +373,9 @@ struct ProfileParser {
     private func parseRegister(_ r: inout TableReader) -> ModbusRegisterSpec? {
         let channel = r.string("channel", required: true, expected: "the channel name for this value")
         let address = r.int("address", required: true, range: 0...65535, expected: "a 0-based register address from 0 to 65535")
-        let function = r.choice("function", as: ModbusRegisterSpec.Function.self) ?? .holding
-        let type = r.choice("type", as: ModbusRegisterSpec.ValueType.self) ?? (function.isBitAddressed ? .bool : .uint16)
-        let order = r.choice("order", as: ModbusRegisterSpec.ByteOrder.self) ?? .abcd
+        let function = r.choice("function", as: ModbusTable.self) ?? .holdingRegisters
+        let type = r.choice("type", as: ModbusValueType.self) ?? (function.isBitTable ? .bool : .uint16)
+        let order = r.choice("order", as: ModbusByteOrder.self) ?? .abcd
         let scale = r.double("scale") ?? 1
         let offset = r.double("offset") ?? 0
         var unit = PhysicalUnit.count
@@ -375,13 +385,13 @@ struct ProfileParser {
                 if let close = closestMatch(symbol, among: PhysicalUnit.allCases.map(\.rawValue)) { message = "is \"\(symbol)\"; did you mean \"\(close)\"?" }
                 r.error("unit", message)
             }
-        } else if !function.isBitAddressed && !r.contains("unit") {
+        } else if !function.isBitTable && !r.contains("unit") {
             r.error("unit", "missing; expected the unit of the scaled value, e.g. unit = \"mm/s\"")
         }
-        if function.isBitAddressed && type != .bool {
+        if function.isBitTable && type != .bool {
             r.error("type", "is \"\(type.rawValue)\"; \(function.rawValue)s are single bits, so type must be \"bool\"")
         }
-        if !function.isBitAddressed && type == .bool {
+        if !function.isBitTable && type == .bool {
             r.error("type", "is \"bool\"; \(function.rawValue) registers are 16-bit words (use int16/uint16/int32/uint32/float32)")
         }
         if scale == 0 { r.error("scale", "is 0; every value would read as the offset") }
@@ -392,13 +402,13 @@ struct ProfileParser {
         if address + type.wordCount > 65536 {
             r.error("address", "\(address) plus \(type.wordCount) registers runs past the end of the register space (65535)")
         }
-        return ModbusRegisterSpec(channel: channel, address: address, function: function, type: type, order: order, scale: scale, offset: offset, unit: function.isBitAddressed ? .state : unit)
+        return ModbusRegisterSpec(channel: channel, address: address, function: function, type: type, order: order, scale: scale, offset: offset, unit: function.isBitTable ? .state : unit)
     }
 
     private func parseDigitalInput(_ t: inout TableReader) -> DigitalInputSpec? {
         let line = parseLineRef(&t, "line")
         let activeLow = t.bool("active_low") ?? false
-        let bias = t.choice("bias", as: Bias.self) ?? .asIs
+        let bias = t.choice("bias", as: LineBias.self) ?? .asIs
         let debounce = t.int("debounce_ms", range: 0...10_000) ?? 10
         guard let line else { return nil }
         return DigitalInputSpec(line: line, activeLow: activeLow, bias: bias, debounceMilliseconds: debounce)
@@ -407,8 +417,8 @@ struct ProfileParser {
     private func parseTachometer(_ t: inout TableReader) -> TachometerSpec? {
         let line = parseLineRef(&t, "line")
         let ppr = t.int("pulses_per_revolution", range: 1...10_000) ?? 1
-        let edge = t.choice("edge", as: TachometerSpec.Edge.self) ?? .rising
-        let bias = t.choice("bias", as: Bias.self) ?? .asIs
+        let edge = t.choice("edge", as: Edge.self) ?? .rising
+        let bias = t.choice("bias", as: LineBias.self) ?? .asIs
         let stall = t.int("stall_ms", range: 10...600_000) ?? 2000
         let maxRPM = t.double("max_rpm", range: 1...1_000_000) ?? 12_000
         guard let line else { return nil }
@@ -436,7 +446,7 @@ struct ProfileParser {
         defer { t.finish() }
         let name = t.string("name", required: true, expected: "the output's name")
         let line = parseLineRef(&t, "line")
-        let kind = t.choice("kind", as: OutputSpec.Kind.self) ?? .permissive
+        let kind = t.choice("kind", as: OutputKind.self) ?? .permissive
         let activeLow = t.bool("active_low") ?? false
         guard let name, let line else { return nil }
         return OutputSpec(name: name, line: line, kind: kind, activeLow: activeLow)
@@ -449,7 +459,7 @@ struct ProfileParser {
         let channel = t.string("channel", required: true, expected: "a channel name such as \"bearing.x.velocity_rms\"")
         let above = t.double("above", expected: "the limit, a number in the rule's unit")
         let below = t.double("below", expected: "the limit, a number in the rule's unit")
-        var comparison: RuleSpec.Comparison?
+        var comparison: InterlockRule.Comparison?
         var limit: Double?
         switch (above, below) {
         case (let a?, nil): comparison = .above; limit = a
@@ -476,9 +486,9 @@ struct ProfileParser {
         if let count, ms != nil { t.error("debounce_ms", "give either debounce (evaluations) or debounce_ms, not both"); debounce = .count(count) }
         else if let count { debounce = .count(count) }
         else if let ms { debounce = .milliseconds(ms) }
-        let action = t.choice("action", as: RuleSpec.Action.self) ?? .trip
+        let action = t.choice("action", as: InterlockAction.self) ?? .trip
         let output = t.string("output", expected: "the name of an [[outputs]] entry")
-        let onFault = t.choice("on_fault", as: RuleSpec.Action.self) ?? action
+        let onFault = t.choice("on_fault", as: InterlockAction.self) ?? action
         let latch = t.bool("latch") ?? (action == .trip)
         let requiresSync = t.bool("requires_clock_sync") ?? false
 
@@ -509,7 +519,7 @@ struct ProfileParser {
     private func parseReset(_ t: inout TableReader) -> ResetInputSpec? {
         let line = parseLineRef(&t, "line")
         let activeLow = t.bool("active_low") ?? true
-        let bias = t.choice("bias", as: Bias.self) ?? .pullUp
+        let bias = t.choice("bias", as: LineBias.self) ?? .pullUp
         guard let line else { return nil }
         return ResetInputSpec(line: line, activeLow: activeLow, bias: bias)
     }
@@ -591,10 +601,10 @@ struct ProfileParser {
             defer { s.finish() }
             let device = s.string("device", required: true)
             let baud = s.int("baud") ?? 115200
-            if !SensorCapabilities.standardBaudRates.contains(baud) {
-                s.error("baud", "is \(baud); a Linux UART can be set to \(SensorCapabilities.standardBaudRates.map(String.init).joined(separator: ", "))")
+            if !standardBaudRates.contains(baud) {
+                s.error("baud", "is \(baud); a Linux UART can be set to \(standardBaudRates.map(String.init).joined(separator: ", "))")
             }
-            let framing = s.choice("framing", as: SerialUplinkSpec.Framing.self) ?? .cobs
+            let framing = s.choice("framing", as: LineFraming.self) ?? .cobs
             guard let device else { return nil }
             spec.serial = SerialUplinkSpec(device: device, baud: baud, framing: framing)
         case .file:
@@ -633,12 +643,8 @@ struct ProfileParser {
         return spec
     }
 
-    static let defaultSimulation = SimulationSpec(
-        seed: 1, shaftRPM: 1480, unbalanceG: 0.05, misalignmentG: 0.02, bearingDefectHz: 87.3, bearingDefectG: 0.01,
-        noiseG: 0.005, temperatureC: 42, temperatureDriftCPerMinute: 0.2, rampStartSeconds: 0, rampDurationSeconds: 0, rampFactor: 1)
-
     private func parseSimulation(_ t: inout TableReader) -> SimulationSpec {
-        var s = Self.defaultSimulation
+        var s = SimulationSpec.defaults
         if let v = t.int("seed", range: 0...Int.max) { s.seed = UInt64(v) }
         if let v = t.double("shaft_rpm", range: 0...100_000) { s.shaftRPM = v }
         if let v = t.double("unbalance_g", range: 0...100) { s.unbalanceG = v }
@@ -666,6 +672,12 @@ func isIdentifier(_ s: String) -> Bool {
     !s.isEmpty && s.unicodeScalars.allSatisfy { c in
         (c >= "a" && c <= "z") || (c >= "A" && c <= "Z") || (c >= "0" && c <= "9") || c == "-" || c == "_"
     }
+}
+
+/// `a, b, c and d` (or `… or d`).
+func sentence(_ items: [String], or: Bool = false) -> String {
+    guard items.count > 1 else { return items.first ?? "" }
+    return items.dropLast().joined(separator: ", ") + (or ? " or " : " and ") + items.last!
 }
 
 func hex(_ value: Int) -> String {

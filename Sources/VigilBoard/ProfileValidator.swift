@@ -1,4 +1,8 @@
 import VigilBase
+import VigilHAL
+import VigilParts
+import VigilFrames
+import VigilInterlock
 
 /// Cross-checks a parsed profile: names that must resolve, things that must not be used twice,
 /// limits that must make sense together, and the timing budget of the loop.
@@ -146,7 +150,7 @@ struct ProfileValidator {
             for (a, ra) in m.registers.enumerated() {
                 for b in 0..<a {
                     let rb = m.registers[b]
-                    guard Self.addressSpace(ra.function) == Self.addressSpace(rb.function) else { continue }
+                    guard ra.function == rb.function else { continue }
                     if ra.address < rb.endAddress && rb.address < ra.endAddress {
                         context.error(registerPath(i, a).appending("address"),
                                       "\(ra.function.rawValue) \(Self.span(ra)) overlaps \"\(rb.channel)\" at \(Self.span(rb)) (line \(context.line(of: registerPath(i, b)) ?? 0))")
@@ -159,14 +163,6 @@ struct ProfileValidator {
         }
     }
 
-    private static func addressSpace(_ f: ModbusRegisterSpec.Function) -> Int {
-        switch f {
-        case .holding: return 0
-        case .input: return 1
-        case .coil: return 2
-        case .discrete: return 3
-        }
-    }
 
     private static func span(_ r: ModbusRegisterSpec) -> String {
         r.endAddress - r.address > 1 ? "\(r.address)–\(r.endAddress - 1)" : "\(r.address)"
@@ -263,27 +259,26 @@ struct ProfileValidator {
             switch s.kind {
             case .accelerometer(let a):
                 let perPeriod = a.sampleRateHz * period
-                guard profile.i2cBuses.contains(where: { $0.name == a.bus }) else { continue }
+                guard let part = a.partFacts, profile.i2cBuses.contains(where: { $0.name == a.bus }) else { continue }
                 if firstSensorOnBus[a.bus] == nil { firstSensorOnBus[a.bus] = i }
-                if perPeriod > Double(SensorCapabilities.accelerometerFIFODepth) * 0.75 {
+                if perPeriod > Double(part.fifoDepth) * 0.75 {
                     context.error(periodWritten ? periodKey : sensorPath(i).appending("sample_rate_hz"),
-                                  "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is too long: \(s.name) fills \(formatNumber((perPeriod * 10).rounded() / 10)) of its \(SensorCapabilities.accelerometerFIFODepth) FIFO entries per period at \(formatNumber(a.sampleRateHz)) Hz and would overflow; shorten the period")
+                                  "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is too long: \(s.name) fills \(formatNumber((perPeriod * 10).rounded() / 10)) of its \(part.fifoDepth) FIFO entries per period at \(formatNumber(a.sampleRateHz)) Hz and would overflow; shorten the period")
                 }
                 let clock = Double(profile.i2cBuses.first { $0.name == a.bus }?.clockHz ?? 100_000)
-                let bits = Double(SensorCapabilities.i2cBlockReadBits(count: 6)) * perPeriod + Double(SensorCapabilities.i2cBlockReadBits(count: 1))
-                busTime[a.bus, default: 0] += bits / clock
+                busTime[a.bus, default: 0] += part.drainBits(samples: perPeriod) / clock
             case .temperature(let t):
-                guard profile.i2cBuses.contains(where: { $0.name == t.bus }) else { continue }
+                guard let part = t.partFacts, profile.i2cBuses.contains(where: { $0.name == t.bus }) else { continue }
                 if firstSensorOnBus[t.bus] == nil { firstSensorOnBus[t.bus] = i }
                 let clock = Double(profile.i2cBuses.first { $0.name == t.bus }?.clockHz ?? 100_000)
-                busTime[t.bus, default: 0] += Double(SensorCapabilities.i2cBlockReadBits(count: 2)) / clock
+                busTime[t.bus, default: 0] += Double(I2CBusTime.blockReadBits(count: part.readBytes)) / clock
             case .modbus(let m):
                 guard let port = profile.serialPorts.first(where: { $0.name == m.port }) else { continue }
                 let bitsPerChar = Double(1 + port.dataBits + (port.parity == .none ? 0 : 1) + port.stopBits)
                 let charTime = bitsPerChar / Double(port.baud)
                 let silence = port.baud > 19200 ? 0.00175 : 3.5 * charTime
                 var words = 0
-                for r in m.registers { words += r.function.isBitAddressed ? 1 : r.type.wordCount }
+                for r in m.registers { words += r.function.isBitTable ? 1 : r.type.wordCount }
                 let roundTrip = Double(8 + 5 + 2 * words) * charTime + 2 * silence + Double(port.turnaroundBeforeMicroseconds + port.turnaroundAfterMicroseconds) * 1e-6
                 if roundTrip * 1000 > Double(m.timeoutMilliseconds) {
                     context.error(sensorPath(i).appending("timeout_ms"), "is \(m.timeoutMilliseconds) ms, shorter than one round trip (\(formatNumber((roundTrip * 10000).rounded() / 10)) ms) at \(port.baud) baud")

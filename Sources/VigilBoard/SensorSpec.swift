@@ -1,4 +1,7 @@
 import VigilBase
+import VigilDSP
+import VigilHAL
+import VigilParts
 
 /// One sensor attached to the board. Its `name` prefixes the channels it produces.
 public struct SensorSpec: Sendable, Equatable, Codable {
@@ -16,8 +19,8 @@ public struct SensorSpec: Sendable, Equatable, Codable {
     /// The `type` key's spelling.
     public var typeName: String {
         switch kind {
-        case .accelerometer(let a): return a.part.rawValue
-        case .temperature(let t): return t.part.rawValue
+        case .accelerometer(let a): return a.part
+        case .temperature(let t): return t.part
         case .modbus: return "modbus"
         case .digitalInput: return "digital_input"
         case .tachometer: return "tachometer"
@@ -35,13 +38,14 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decode(String.self, forKey: .name)
         let type = try c.decode(String.self, forKey: .type)
-        if let part = AccelerometerSpec.Part(rawValue: type) {
+        let part = Parts.named(type)
+        if part is any AccelerometerPart.Type {
             var spec = try AccelerometerSpec(from: decoder)
-            spec.part = part
+            spec.part = type
             kind = .accelerometer(spec)
-        } else if let part = TemperatureSensorSpec.Part(rawValue: type) {
+        } else if part is any ThermometerPart.Type {
             var spec = try TemperatureSensorSpec(from: decoder)
-            spec.part = part
+            spec.part = type
             kind = .temperature(spec)
         } else if type == "modbus" {
             kind = .modbus(try ModbusDeviceSpec(from: decoder))
@@ -70,19 +74,12 @@ public struct SensorSpec: Sendable, Equatable, Codable {
 
 /// An accelerometer on I2C whose samples vigil analyses (FFT, ISO velocity, bands, peaks).
 public struct AccelerometerSpec: Sendable, Equatable, Codable {
-    public enum Part: String, Sendable, Codable, CaseIterable {
-        /// Analog Devices ADXL345: 13-bit, ±2…16 g, up to 3200 Hz, 32-entry FIFO.
-        case adxl345
-        /// ST LIS3DH: 12-bit (high-resolution), ±2…16 g, up to 1344 Hz (5376 Hz low-power), 32-entry FIFO.
-        case lis3dh
-    }
+    public typealias Axis = AccelerometerAxis
 
-    public enum Axis: String, Sendable, Codable, ProfileChoice, Comparable {
-        case x, y, z
-        public static func < (a: Axis, b: Axis) -> Bool { a.rawValue < b.rawValue }
-    }
-
-    public var part: Part
+    /// The part's `type` key (one of ``Parts``' accelerometers).
+    public var part: String
+    /// The part's facts.
+    public var partFacts: (any AccelerometerPart.Type)? { Parts.named(part) as? any AccelerometerPart.Type }
     /// The `[i2c.NAME]` bus.
     public var bus: String
     /// 7-bit address.
@@ -99,7 +96,7 @@ public struct AccelerometerSpec: Sendable, Equatable, Codable {
         case sampleRateHz = "sample_rate_hz", rangeG = "range_g"
     }
 
-    public init(part: Part, bus: String, address: Int, sampleRateHz: Double, rangeG: Int, axes: [Axis], analysis: AnalysisSpec) {
+    public init(part: String, bus: String, address: Int, sampleRateHz: Double, rangeG: Int, axes: [Axis], analysis: AnalysisSpec) {
         self.part = part
         self.bus = bus
         self.address = address
@@ -111,7 +108,7 @@ public struct AccelerometerSpec: Sendable, Equatable, Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        part = .adxl345 // replaced by SensorSpec from the `type` key
+        part = "" // set by SensorSpec from the `type` key
         bus = try c.decode(String.self, forKey: .bus)
         address = try c.decode(Int.self, forKey: .address)
         sampleRateHz = try c.decode(Double.self, forKey: .sampleRateHz)
@@ -137,7 +134,7 @@ public struct AnalysisSpec: Sendable, Equatable, Codable {
     public var blockLength: Int
     /// How often a block is analysed, ms (blocks overlap when this is shorter than the block).
     public var intervalMilliseconds: Int
-    public var window: Window
+    public var window: WindowKind
     /// ISO 10816/20816 velocity band, Hz.
     public var velocityBandHz: [Double]
     /// High-frequency acceleration band (bearing faults), Hz.
@@ -146,17 +143,8 @@ public struct AnalysisSpec: Sendable, Equatable, Codable {
     /// How many spectral peaks to report.
     public var peaks: Int
     /// ISO 10816-3 / 20816-3 machine classification for the zone.
-    public var isoGroup: Int
-    public var isoFoundation: MachineSupport
-
-    public enum Window: String, Sendable, Codable, ProfileChoice {
-        case hann
-        case flatTop = "flat-top"
-        case rectangular
-    }
-
-    /// ISO 10816-3 foundation class.
-    public enum MachineSupport: String, Sendable, Codable, ProfileChoice { case rigid, flexible }
+    public var isoGroup: ISOZoneBoundaries.MachineGroup
+    public var isoFoundation: ISOZoneBoundaries.Foundation
 
     enum CodingKeys: String, CodingKey {
         case window, bands, peaks
@@ -168,7 +156,7 @@ public struct AnalysisSpec: Sendable, Equatable, Codable {
 
 /// The energy bands of a spectrum frame.
 public struct BandPlan: Sendable, Equatable, Codable {
-    public enum Mode: String, Sendable, Codable, ProfileChoice {
+    public enum Mode: String, Sendable, Codable, CaseIterable {
         /// `count` equal bands between `from_hz` and `to_hz`.
         case fixed
         /// `count` bands of one shaft order each (0.5–1.5×, 1.5–2.5×, ...), from an rpm channel.
@@ -189,11 +177,10 @@ public struct BandPlan: Sendable, Equatable, Codable {
 
 /// A digital temperature sensor on I2C.
 public struct TemperatureSensorSpec: Sendable, Equatable, Codable {
-    public enum Part: String, Sendable, Codable, CaseIterable {
-        /// TI TMP102: 12-bit, 0.0625 °C/LSB, −40…125 °C, conversion at 0.25/1/4/8 Hz.
-        case tmp102
-    }
-    public var part: Part
+    /// The part's `type` key (one of ``Parts``' thermometers).
+    public var part: String
+    /// The part's facts.
+    public var partFacts: (any ThermometerPart.Type)? { Parts.named(part) as? any ThermometerPart.Type }
     public var bus: String
     public var address: Int
     /// How often the temperature is read, ms.
@@ -204,7 +191,7 @@ public struct TemperatureSensorSpec: Sendable, Equatable, Codable {
         case pollMilliseconds = "poll_ms"
     }
 
-    public init(part: Part, bus: String, address: Int, pollMilliseconds: Int) {
+    public init(part: String, bus: String, address: Int, pollMilliseconds: Int) {
         self.part = part
         self.bus = bus
         self.address = address
@@ -213,7 +200,7 @@ public struct TemperatureSensorSpec: Sendable, Equatable, Codable {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
-        part = .tmp102
+        part = "" // set by SensorSpec from the `type` key
         bus = try c.decode(String.self, forKey: .bus)
         address = try c.decode(Int.self, forKey: .address)
         pollMilliseconds = try c.decode(Int.self, forKey: .pollMilliseconds)
@@ -251,54 +238,25 @@ public struct ModbusRegisterSpec: Sendable, Equatable, Codable {
     public var channel: String
     /// Protocol (PDU) address, 0-based: holding register 40001 is address 0.
     public var address: Int
-    public var function: Function
-    public var type: ValueType
-    /// Byte order of the value's bytes, as Modbus tools spell it: `ABCD` is big-endian with the high
-    /// word first; `CDAB` swaps words; `BADC` swaps bytes; `DCBA` is fully little-endian.
-    public var order: ByteOrder
+    /// The table: holding or input registers, coils or discrete inputs.
+    public var function: ModbusTable
+    public var type: ModbusValueType
+    /// Byte order of the value's bytes (``ModbusByteOrder``).
+    public var order: ModbusByteOrder
     /// `value = raw * scale + offset`.
     public var scale: Double
     public var offset: Double
     public var unit: PhysicalUnit
 
-    public enum Function: String, Sendable, Codable, ProfileChoice {
-        /// Holding registers (function 3; writable with 6/16).
-        case holding
-        /// Input registers (function 4).
-        case input
-        /// Coils (function 1).
-        case coil
-        /// Discrete inputs (function 2).
-        case discrete
-
-        public var isBitAddressed: Bool { self == .coil || self == .discrete }
-    }
-
-    public enum ValueType: String, Sendable, Codable, ProfileChoice {
-        case int16, uint16, int32, uint32, float32, bool
-
-        /// Registers (16-bit words) one value spans.
-        public var wordCount: Int {
-            switch self {
-            case .int16, .uint16, .bool: return 1
-            case .int32, .uint32, .float32: return 2
-            }
-        }
-    }
-
-    public enum ByteOrder: String, Sendable, Codable, ProfileChoice {
-        case abcd = "ABCD", cdab = "CDAB", badc = "BADC", dcba = "DCBA"
-    }
-
     /// The address after the last register (or bit) this value occupies.
-    public var endAddress: Int { address + (function.isBitAddressed ? 1 : type.wordCount) }
+    public var endAddress: Int { address + (function.isBitTable ? 1 : type.wordCount) }
 }
 
 /// A digital input: an e-stop feedback contact, a door switch, a machine-running signal.
 public struct DigitalInputSpec: Sendable, Equatable, Codable {
     public var line: LineRef
     public var activeLow: Bool
-    public var bias: Bias
+    public var bias: LineBias
     /// Software debounce: a change counts once stable for this long, ms (0 = off).
     public var debounceMilliseconds: Int
 
@@ -313,13 +271,11 @@ public struct TachometerSpec: Sendable, Equatable, Codable {
     public var line: LineRef
     public var pulsesPerRevolution: Int
     public var edge: Edge
-    public var bias: Bias
+    public var bias: LineBias
     /// With no pulse for this long the shaft counts as stopped (0 rpm), ms.
     public var stallMilliseconds: Int
     /// Highest plausible speed; faster readings are flagged out of range.
     public var maxRPM: Double
-
-    public enum Edge: String, Sendable, Codable, ProfileChoice { case rising, falling }
 
     enum CodingKeys: String, CodingKey {
         case line, edge, bias

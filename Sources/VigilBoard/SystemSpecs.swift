@@ -1,3 +1,5 @@
+import VigilFrames
+
 /// Timing of the real-time loop.
 public struct RealtimeSpec: Sendable, Equatable, Codable {
     /// Loop period, µs.
@@ -48,7 +50,7 @@ public struct UplinkSpec: Sendable, Equatable, Codable {
     public var serial: SerialUplinkSpec?
     public var file: FileSinkSpec?
 
-    public enum Kind: String, Sendable, Codable, ProfileChoice {
+    public enum Kind: String, Sendable, Codable, CaseIterable {
         case mqtt, udp, serial, file, none
     }
 
@@ -75,7 +77,7 @@ public struct MQTTSpec: Sendable, Equatable, Codable {
     public var usernameFile: String?
     public var passwordFile: String?
 
-    public enum Version: String, Sendable, Codable, ProfileChoice {
+    public enum Version: String, Sendable, Codable, CaseIterable {
         case v311 = "3.1.1"
         case v5 = "5"
     }
@@ -98,8 +100,7 @@ public struct UDPSpec: Sendable, Equatable, Codable {
 public struct SerialUplinkSpec: Sendable, Equatable, Codable {
     public var device: String
     public var baud: Int
-    public var framing: Framing
-    public enum Framing: String, Sendable, Codable, ProfileChoice { case cobs, slip }
+    public var framing: LineFraming
 }
 
 /// Frames appended to a file (or `-` for standard output), for diagnostics.
@@ -150,6 +151,12 @@ public struct SimulationSpec: Sendable, Equatable, Codable {
     public var rampStartSeconds: Double
     public var rampDurationSeconds: Double
     public var rampFactor: Double
+
+    /// The machine of a simulated board whose `[simulation]` table leaves a key out: a 1480 rpm fan
+    /// in ISO zone B with a faint bearing tone. The one home of these values.
+    public static let defaults = SimulationSpec(
+        seed: 1, shaftRPM: 1480, unbalanceG: 0.05, misalignmentG: 0.02, bearingDefectHz: 87.3, bearingDefectG: 0.01,
+        noiseG: 0.005, temperatureC: 42, temperatureDriftCPerMinute: 0.2, rampStartSeconds: 0, rampDurationSeconds: 0, rampFactor: 1)
 
     enum CodingKeys: String, CodingKey {
         case seed

@@ -39,13 +39,6 @@ final class ProfileContext {
     }
 }
 
-/// A closed set of spellings a profile key accepts (`backend = "linux" | "simulated"`).
-protocol ProfileChoice: RawRepresentable, CaseIterable where RawValue == String {}
-
-extension ProfileChoice {
-    static var spellings: String { allCases.map { "\"\($0.rawValue)\"" }.joined(separator: ", ") }
-}
-
 /// Typed, diagnosing access to one TOML table of a profile.
 ///
 /// Every getter marks its key as used; `finish()` then reports every key nobody asked for as unknown,

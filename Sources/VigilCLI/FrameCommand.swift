@@ -6,6 +6,8 @@ import Musl
 import ArgumentParser
 import VigilFrames
 import VigilUplink
+import VigilLoop
+import VigilBase
 
 struct FrameCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "frame", abstract: "vigil's binary frames (docs/frame-format.md).",
@@ -29,7 +31,7 @@ struct FrameDecode: ParsableCommand {
     @Option(name: .customLong("ca-file"), help: "CA certificate for ssl:// brokers.") var caFile: String?
     @Option(name: .customLong("cert-file"), help: "Client certificate.") var certFile: String?
     @Option(name: .customLong("key-file"), help: "Client key.") var keyFile: String?
-    @Option(help: "The input is a serial-uplink capture: cobs or slip framing.") var framing: String?
+    @Option(help: "The input is a serial-uplink capture with this framing.") var framing: LineFraming?
     @Flag(help: "Print a summary line (frames, duplicates, gaps, missing) on stderr at the end.") var summary = false
 
     func run() throws {
@@ -57,23 +59,25 @@ struct FrameDecode: ParsableCommand {
         }
         if let mqtt {
             let sub: MQTTSubscriber
-            do { sub = try MQTTSubscriber(broker: mqtt, topic: topic, clientID: "vigil-decode-\(getpid())", caFile: caFile, certificateFile: certFile, keyFile: keyFile) } catch {
+            do {
+                sub = try MQTTSubscriber(connection: MQTTConnection(broker: mqtt, clientID: "vigil-decode-\(getpid())", version: 4, caFile: caFile,
+                                                                    certificateFile: certFile, keyFile: keyFile), topic: topic)
+            } catch {
                 throw CLIError(.failure, error.message)
             }
-            let start = ClockNow.ns()
-            while seconds == 0 || Double(ClockNow.ns() - start) / 1e9 < seconds {
+            let start = SystemClock.monotonic().nanoseconds
+            while seconds == 0 || Double(SystemClock.monotonic().nanoseconds - start) / 1e9 < seconds {
                 guard let m = sub.next(timeoutMilliseconds: 200) else { continue }
                 if !emit(FrameDecoder.decode(m.payload), topic: m.topic) { break }
             }
         } else if let framing {
-            guard let f = LineFraming(rawValue: framing) else { throw CLIError(.badInput, "--framing must be cobs or slip") }
-            var deframer = LineDeframer(framing: f)
+            var deframer = LineDeframer(framing: framing)
             for packet in deframer.feed(try readAll(file)) {
                 if !emit(FrameDecoder.decode(packet), topic: nil) { break }
             }
             if deframer.damaged > 0 {
                 invalid += deframer.damaged
-                Console.out("{\"invalid\":\"bad_\(framing)\",\"detail\":\"\(deframer.damaged) packet(s) did not decode\"}")
+                Console.out("{\"invalid\":\"bad_\(framing.rawValue)\",\"detail\":\"\(deframer.damaged) packet(s) did not decode\"}")
             }
         } else {
             var data = try readAll(file)

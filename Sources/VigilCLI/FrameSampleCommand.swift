@@ -7,6 +7,8 @@ import ArgumentParser
 import VigilBase
 import VigilDSP
 import VigilFrames
+import VigilParts
+import VigilRuntime
 
 /// `vigil frame sample`: a fixed set of frames computed from a synthetic accelerometer block by the
 /// fixed-point analysis, written to stdout. Every architecture must produce the same bytes:
@@ -18,6 +20,16 @@ struct FrameSample: ParsableCommand {
         discussion: "The same bytes on every CPU: the block, the Q15/Q31 analysis and the encoding are deterministic.")
 
     @Option(help: "Seed of the synthetic block's noise.") var seed: UInt64 = 1
+
+    /// The sample's step for each metric, in its unit.
+    static func resolution(_ metric: VibrationMetric) -> Double {
+        switch metric {
+        case .accelerationRMS, .accelerationPeak: return 0.0001
+        case .crestFactor, .kurtosis, .velocityRMS: return 0.001
+        case .highFrequencyAccelerationRMS, .bandEnergies: return 0.00001
+        case .isoZone: return 1
+        }
+    }
 
     func run() throws {
         let config = VibrationAnalysisConfig(blockLength: 4096, sampleRateHz: 3200, fullScaleG: 16, window: .hann, velocityBandHz: 10...1000,
@@ -41,25 +53,26 @@ struct FrameSample: ParsableCommand {
             FrameHeader(type: type, session: 0x5EED_0001, sequence: seq, wallClockMilliseconds: 1_795_000_000_000 + Int64(seq), monotonicMilliseconds: 1000 * seq,
                         clockSync: .synchronized)
         }
-        let channels = [
-            ChannelInfo(id: 1, name: "sample.x.accel_rms", quantity: 1, unit: "g", resolution: 0.0001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 2, name: "sample.x.accel_peak", quantity: 2, unit: "g", resolution: 0.0001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 3, name: "sample.x.crest_factor", quantity: 3, unit: "ratio", resolution: 0.001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 4, name: "sample.x.kurtosis", quantity: 4, unit: "ratio", resolution: 0.001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 5, name: "sample.x.velocity_rms", quantity: 5, unit: "mm/s", resolution: 0.001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 6, name: "sample.x.hf_accel_rms", quantity: 6, unit: "g", resolution: 0.00001, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 7, name: "sample.x.iso_zone", quantity: 7, unit: "state", resolution: 1, updateIntervalMilliseconds: 1000, isSpectrum: false),
-            ChannelInfo(id: 8, name: "sample.x.bands", quantity: 8, unit: "g", resolution: 0.00001, updateIntervalMilliseconds: 1000, isSpectrum: true),
-        ]
+        // The channels of one analysed axis, as every accelerometer's (``VibrationMetric``), with
+        // finer steps than a node's defaults so that the analysis' low bits show in the bytes.
+        let channels = VibrationMetric.allCases.map { metric in
+            let c = metric.channel
+            return ChannelInfo(id: metric.rawValue + 1, name: "sample.x.\(c.suffix)", quantity: c.quantity.rawValue, unit: c.unit.rawValue,
+                               resolution: Self.resolution(metric), updateIntervalMilliseconds: 1000, isSpectrum: metric == .bandEnergies)
+        }
         func raw(_ v: Double, _ id: Int) -> Int64 { Int64((v / channels[id - 1].resolution).rounded()) }
-        let values = [m.accelerationRMSG, m.accelerationPeakG, m.crestFactor, m.kurtosis, m.velocityRMS, m.highFrequencyRMSG, Double(m.zone.rawValue)]
+        let scalars = VibrationMetric.allCases.filter { $0 != .bandEnergies }
+        let values = scalars.map { $0.value(in: m) }
+        let bands = VibrationMetric.bandEnergies.rawValue + 1
+        let velocity = VibrationMetric.velocityRMS.rawValue + 1
         let frames = [
             Frame(header: header(.birth, 0), body: .birth(BirthBody(firmware: "vigil \(VigilVersion.string)", asset: "sample/sample/sample/sample/sample",
                                                                     profileName: "sample", profileHash: Array(repeating: 0xAB, count: 32), channels: channels))),
             Frame(header: header(.data, 1), body: .data(values.enumerated().map { DataValue(channel: $0.offset + 1, quality: m.quality, raw: raw($0.element, $0.offset + 1)) })),
-            Frame(header: header(.spectrum, 2), body: .spectrum(SpectrumBody(channel: 8, quality: m.bandQuality, orderBands: false, start: 0, width: 39_063,
-                                                                             raw: m.bandRMSG.map { UInt64(max(0, raw($0, 8))) }))),
-            Frame(header: header(.event, 3), body: .event(EventBody(kind: 3, reason: 0, rule: 0, channel: 5, value: Float(m.velocityRMS), limit: 4.5))),
+            Frame(header: header(.spectrum, 2), body: .spectrum(SpectrumBody(channel: bands, quality: m.bandQuality, orderBands: false, start: 0, width: 39_063,
+                                                                             raw: m.bandRMSG.map { UInt64(max(0, raw($0, bands))) }))),
+            Frame(header: header(.event, 3), body: .event(EventBody(kind: EventKind.tripped.rawValue, reason: 0, rule: 0, channel: velocity,
+                                                                    value: Float(m.velocityRMS), limit: 4.5))),
             Frame(header: header(.death, 0), body: .death(.cleanStop)),
         ]
         var out: [UInt8] = []

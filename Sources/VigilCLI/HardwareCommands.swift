@@ -8,6 +8,8 @@ import VigilAgent
 import VigilHAL
 import VigilHALLinux
 import VigilBase
+import VigilDrivers
+import VigilParts
 
 /// Turns a HAL error into the CLI's exit status and a line that says what to do.
 func cliError(_ what: String, _ e: HALError) -> CLIError {
@@ -46,16 +48,6 @@ func findLinuxLine(_ line: String, chip: String?) throws -> (LinuxGPIOChip, Stri
     throw CLIError(.badInput, "no GPIO line named \(line)\(chip.map { " on \($0)" } ?? "") (see `vigil gpio info`)")
 }
 
-func parseBias(_ s: String?) throws -> LineBias {
-    switch s ?? "as-is" {
-    case "as-is": return .asIs
-    case "disabled": return .disabled
-    case "pull-up": return .pullUp
-    case "pull-down": return .pullDown
-    default: throw CLIError(.badInput, "--bias must be as-is, disabled, pull-up or pull-down")
-    }
-}
-
 struct GPIOInfo: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "info", abstract: "Every line: name, consumer, direction, bias, value where known.")
     @OptionGroup var agent: AgentLocation
@@ -72,7 +64,7 @@ struct GPIOInfo: ParsableCommand {
                 do { chip = try LinuxGPIOChip(path: "/dev/\(c.name)") } catch { throw cliError("/dev/\(c.name)", error) }
                 for i in (try? chip.allLineInfo()) ?? [] {
                     rows.append(GPIOLineReport(chip: "\(c.name) [\(c.label)]", offset: i.offset, name: i.name, consumer: i.consumer,
-                                               direction: i.direction.rawValue, activeLow: i.activeLow, bias: "\(i.bias)", value: nil, ownedByAgent: false))
+                                               direction: i.direction.rawValue, activeLow: i.activeLow, bias: i.bias.rawValue, value: nil, ownedByAgent: false))
                 }
             }
             if rows.isEmpty && !json { throw CLIError(.failure, "no GPIO chips found and no agent running") }
@@ -89,7 +81,7 @@ struct GPIOGet: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "get", abstract: "Read a line (by name, CHIP:NAME, or offset with --chip).")
     @Argument(help: "The line.") var line: String
     @Option(help: "Chip name or label.") var chip: String?
-    @Option(help: "as-is, disabled, pull-up, pull-down (direct access only).") var bias: String?
+    @Option(help: "The line's bias (direct access only).") var bias: LineBias = .asIs
     @Flag(name: .customLong("active-low"), help: "Treat the line as active-low.") var activeLow = false
     @OptionGroup var agent: AgentLocation
     @Flag(help: "Print the result as JSON.") var json = false
@@ -101,7 +93,7 @@ struct GPIOGet: ParsableCommand {
         } else {
             let (c, name, offset) = try findLinuxLine(line, chip: chip)
             do {
-                let l = try c.requestInput(offset: offset, consumer: "vigil-cli", settings: InputLineSettings(activeLow: activeLow, bias: try parseBias(bias)))
+                let l = try c.requestInput(offset: offset, consumer: "vigil-cli", settings: InputLineSettings(activeLow: activeLow, bias: bias))
                 result = ["line": "\(name):\(line)", "value": try l.read() ? "1" : "0", "owner": "free"]
             } catch let e as HALError { throw cliError("gpio \(line)", e) }
         }
@@ -142,7 +134,7 @@ struct GPIOMon: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "mon", abstract: "Print edges on a line with kernel timestamps (direct access).")
     @Argument(help: "The line.") var line: String
     @Option(help: "Chip name or label.") var chip: String?
-    @Option(help: "as-is, disabled, pull-up, pull-down.") var bias: String?
+    @Option(help: "The line's bias.") var bias: LineBias = .asIs
     @Option(help: "Stop after this many events (0 = until Ctrl-C).") var events: Int = 0
     @Option(help: "Stop after this many seconds (0 = no limit).") var seconds: Double = 0
     @Flag(help: "One JSON object per event.") var json = false
@@ -150,7 +142,7 @@ struct GPIOMon: ParsableCommand {
     func run() throws {
         let (c, name, offset) = try findLinuxLine(line, chip: chip)
         let l: LinuxGPIOLine
-        do { l = try c.requestInput(offset: offset, consumer: "vigil-cli", settings: InputLineSettings(bias: try parseBias(bias), edges: .both)) } catch let e as HALError {
+        do { l = try c.requestInput(offset: offset, consumer: "vigil-cli", settings: InputLineSettings(bias: bias, edges: .both)) } catch let e as HALError {
             throw cliError("gpio \(line)", e)
         }
         var buffer = [EdgeEvent](repeating: EdgeEvent(rising: false, time: .zero), count: 16)
@@ -198,11 +190,15 @@ func openI2C(_ bus: String) throws -> (LinuxI2CBus, Int?) {
     }
 }
 
-/// Identifies a known part at `address` from its ID register.
+/// Names the known part at `address` from its identity register (``Parts``: every part whose
+/// address pin can select `address`).
 func identify(_ bus: LinuxI2CBus, _ address: UInt8) -> String? {
-    if address == 0x53 || address == 0x1D, (try? bus.readByte(address: address, register: 0x00)) == 0xE5 { return "ADXL345 (DEVID 0xE5)" }
-    if address == 0x18 || address == 0x19, (try? bus.readByte(address: address, register: 0x0F)) == 0x33 { return "LIS3DH (WHO_AM_I 0x33)" }
-    if (0x48...0x4B).contains(address), let hi = try? bus.readByte(address: address, register: 0x01), hi & 0x60 == 0x60 { return "TMP102? (config 0x\(String(hi, radix: 16))xx)" }
+    for part in Parts.onI2C where part.addresses.contains(address) {
+        guard let id = try? part.identify(on: bus, address: address), id.matches else { continue }
+        let r = part.identity
+        return r.isUnique ? "\(part.title) (\(r.registerName) 0x\(String(id.value, radix: 16)))"
+                          : "\(part.title)? (\(r.registerName) 0x\(String(id.value, radix: 16))…)"
+    }
     return nil
 }
 

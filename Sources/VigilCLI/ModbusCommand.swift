@@ -8,6 +8,8 @@ import VigilAgent
 import VigilDrivers
 import VigilHAL
 import VigilHALLinux
+import VigilLoop
+import VigilBase
 
 struct ModbusCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "modbus",
@@ -19,7 +21,7 @@ struct ModbusCommand: ParsableCommand {
 struct ModbusPort: ParsableArguments {
     @Option(help: "Serial device (RTU), e.g. /dev/vigil-rs485.") var device: String?
     @Option(help: "Baud rate (RTU).") var baud: Int = 19200
-    @Option(help: "Parity: none, even, odd (RTU).") var parity: String = "none"
+    @Option(help: "Parity (RTU).") var parity: SerialParity = .none
     @Option(name: .customLong("stop-bits"), help: "Stop bits (RTU).") var stopBits: Int = 1
     @Option(help: "Modbus TCP server HOST:PORT instead of a serial device.") var tcp: String?
     @Option(name: .customLong("timeout-ms"), help: "Response timeout per request, ms.") var timeoutMilliseconds: Int = 500
@@ -32,14 +34,7 @@ struct ModbusPort: ParsableArguments {
                 guard parts.count == 2, let port = Int(parts[1]) else { throw CLIError(.badInput, "--tcp wants HOST:PORT") }
                 client = try LinuxModbusClient(tcpHost: String(parts[0]), port: port)
             } else if let device {
-                let p: UInt8
-                switch parity {
-                case "none": p = UInt8(ascii: "N")
-                case "even": p = UInt8(ascii: "E")
-                case "odd": p = UInt8(ascii: "O")
-                default: throw CLIError(.badInput, "--parity must be none, even or odd")
-                }
-                client = try LinuxModbusClient(rtuDevice: device, baud: baud, parity: p, dataBits: 8, stopBits: stopBits, direction: .auto)
+                client = try LinuxModbusClient(rtuDevice: device, baud: baud, parity: parity, dataBits: 8, stopBits: stopBits, direction: .auto)
             } else {
                 throw CLIError(.badInput, "give --device (RTU) or --tcp HOST:PORT")
             }
@@ -70,11 +65,11 @@ struct ModbusRead: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "read", abstract: "Read registers or bits; --repeat for statistics.")
     @OptionGroup var port: ModbusPort
     @Option(help: "Unit (slave) id, 1–247.") var unit: Int = 1
-    @Option(help: "holding, input, coil or discrete.") var function: String = "holding"
+    @Option(help: "The table.") var function: ModbusTable = .holdingRegisters
     @Option(help: "First address (0-based, as on the wire).") var address: Int
     @Option(help: "Values to read.") var count: Int = 1
-    @Option(help: "int16, uint16, int32, uint32, float32 (registers only).") var type: String = "uint16"
-    @Option(help: "Word/byte order of 32-bit types: abcd, cdab, badc, dcba.") var order: String = "abcd"
+    @Option(help: "How registers encode each value (registers only).") var type: ModbusValueType = .uint16
+    @Option(help: "Word/byte order of 32-bit types.") var order: ModbusByteOrder = .abcd
     @Option(help: "Scale applied to each value.") var scale: Double = 1
     @Option(help: "Requests to make (statistics over all).") var `repeat`: Int = 1
     @Flag(help: "Print the result as JSON.") var json = false
@@ -82,41 +77,20 @@ struct ModbusRead: ParsableCommand {
     func run() throws {
         guard (1...247).contains(unit) else { throw CLIError(.badInput, "--unit must be 1–247") }
         guard (0...65535).contains(address), (1...125).contains(count) else { throw CLIError(.badInput, "--address must be 0–65535 and --count 1–125") }
-        let table: ModbusTable
-        switch function {
-        case "holding": table = .holdingRegisters
-        case "input": table = .inputRegisters
-        case "coil": table = .coils
-        case "discrete": table = .discreteInputs
-        default: throw CLIError(.badInput, "--function must be holding, input, coil or discrete")
-        }
-        let valueType: ModbusPoint.ValueType
-        switch type {
-        case "int16": valueType = .int16
-        case "uint16": valueType = .uint16
-        case "int32": valueType = .int32
-        case "uint32": valueType = .uint32
-        case "float32": valueType = .float32
-        default: throw CLIError(.badInput, "--type must be int16, uint16, int32, uint32 or float32")
-        }
-        let byteOrder: ModbusPoint.ByteOrder
-        switch order {
-        case "abcd": byteOrder = .abcd
-        case "cdab": byteOrder = .cdab
-        case "badc": byteOrder = .badc
-        case "dcba": byteOrder = .dcba
-        default: throw CLIError(.badInput, "--order must be abcd, cdab, badc or dcba")
+        let table = function, valueType = type, byteOrder = order
+        if !table.isBitTable && valueType == .bool {
+            throw CLIError(.badInput, "--type bool is for coils and discrete inputs; registers hold int16, uint16, int32, uint32 or float32")
         }
         let client = try port.open()
-        let bits = table == .coils || table == .discreteInputs
-        let width = bits ? 1 : (valueType == .int16 || valueType == .uint16 ? 1 : 2)
+        let bits = table.isBitTable
+        let width = bits ? 1 : valueType.wordCount
         var words = [UInt16](repeating: 0, count: count * width)
         var bitValues = [UInt8](repeating: 0, count: count)
         var latencies: [Double] = []
         var errors: [String: Int] = [:]
         var lastError: HALError?
         for _ in 0..<max(1, self.repeat) {
-            let t0 = ClockNow.ns()
+            let t0 = SystemClock.monotonic().nanoseconds
             var failure: HALError?
             if bits {
                 bitValues.withUnsafeMutableBufferPointer { b in
@@ -131,17 +105,17 @@ struct ModbusRead: ParsableCommand {
                 errors["\(failure.kind)", default: 0] += 1
                 lastError = failure
             } else {
-                latencies.append(Double(ClockNow.ns() - t0) / 1e6)
+                latencies.append(Double(SystemClock.monotonic().nanoseconds - t0) / 1e6)
             }
         }
-        if latencies.isEmpty, let e = lastError { throw cliError("modbus unit \(unit) \(function) \(address)", e) }
+        if latencies.isEmpty, let e = lastError { throw cliError("modbus unit \(unit) \(function.rawValue) \(address)", e) }
         var values: [Double] = []
         if bits { values = bitValues.map { Double($0) } } else {
             let point = ModbusPoint(table: table, address: UInt16(address), type: valueType, order: byteOrder, scale: scale, offset: 0)
             for i in 0..<count { values.append(Array(words[(i * width)..<(i * width + width)]).withUnsafeBufferPointer { point.decode($0) } ?? .nan) }
         }
         let report = ModbusReadReport(
-            unit: unit, function: function, address: address, type: bits ? "bool" : type, values: values, raw: bits ? bitValues.map(Int.init) : words.map(Int.init),
+            unit: unit, function: function.rawValue, address: address, type: bits ? "bool" : type.rawValue, values: values, raw: bits ? bitValues.map(Int.init) : words.map(Int.init),
             requests: max(1, self.repeat), failures: errors.values.reduce(0, +), errors: errors, latencyMsMin: latencies.min(),
             latencyMsAvg: latencies.isEmpty ? nil : latencies.reduce(0, +) / Double(latencies.count), latencyMsMax: latencies.max())
         if json { Console.out(JSONOutput.encode(report)); return }
@@ -179,13 +153,5 @@ struct ModbusScan: ParsableCommand {
         if json { Console.out(JSONOutput.encode(found)); return }
         if found.isEmpty { Console.out("no unit answered in \(from)…\(to)") }
         for f in found { Console.out("unit \(f["unit"]!)\t\(f["answer"]!)") }
-    }
-}
-
-enum ClockNow {
-    static func ns() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
     }
 }

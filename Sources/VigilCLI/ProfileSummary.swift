@@ -1,5 +1,8 @@
 import VigilBase
 import VigilBoard
+import VigilFrames
+import VigilHAL
+import VigilInterlock
 
 /// The human-readable `board show`: what a technician checks against the wiring.
 enum ProfileSummary {
@@ -36,9 +39,9 @@ enum ProfileSummary {
         for s in p.sensors {
             switch s.kind {
             case .accelerometer(let a):
-                out.append("  \(s.name): \(a.part.rawValue) on \(a.bus) @ 0x\(String(a.address, radix: 16)), \(formatNumber(a.sampleRateHz)) Hz, ±\(a.rangeG) g, axes \(a.axes.map(\.rawValue).joined()), block \(a.analysis.blockLength) every \(a.analysis.intervalMilliseconds) ms")
+                out.append("  \(s.name): \(a.part) on \(a.bus) @ 0x\(String(a.address, radix: 16)), \(formatNumber(a.sampleRateHz)) Hz, ±\(a.rangeG) g, axes \(a.axes.map(\.rawValue).joined()), block \(a.analysis.blockLength) every \(a.analysis.intervalMilliseconds) ms")
             case .temperature(let t):
-                out.append("  \(s.name): \(t.part.rawValue) on \(t.bus) @ 0x\(String(t.address, radix: 16)), every \(t.pollMilliseconds) ms")
+                out.append("  \(s.name): \(t.part) on \(t.bus) @ 0x\(String(t.address, radix: 16)), every \(t.pollMilliseconds) ms")
             case .modbus(let m):
                 out.append("  \(s.name): modbus unit \(m.unit) on \(m.port), \(m.registers.count) registers every \(m.pollMilliseconds) ms")
             case .digitalInput(let d):

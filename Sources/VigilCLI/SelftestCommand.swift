@@ -7,10 +7,11 @@ import ArgumentParser
 import VigilAgent
 import VigilBoard
 import VigilHAL
-import VigilHALLinux
 import VigilRuntime
-import VigilSimulation
 import VigilBase
+import VigilLoop
+import VigilParts
+import VigilDrivers
 
 struct SelftestCheck: Codable {
     var check: String
@@ -57,7 +58,7 @@ struct SelftestCommand: ParsableCommand {
         } else {
             checks.append(SelftestCheck(check: "watchdog", pass: p.board.backend == .simulated, detail: p.board.backend == .simulated ? "none (simulator)" : "no [watchdog] device in the profile"))
         }
-        let sync = ClockSync.current()
+        let sync = SystemClock.syncState()
         checks.append(SelftestCheck(check: "clock", pass: sync == .synchronized, detail: "wall clock \(sync.name)"))
         checks.append(spoolWritable(p.spool.directory))
         for port in p.serialPorts where p.board.backend == .linux {
@@ -70,48 +71,11 @@ struct SelftestCommand: ParsableCommand {
         if checks.contains(where: { !$0.pass }) { throw CLIError(.failure, "", alreadyReported: true) }
     }
 
-    /// Reads each I2C sensor's ID register through its bus (simulated or the kernel's).
+    /// Reads each I2C sensor's identity register through its bus, on the board the profile names.
     func sensorIDChecks(_ loaded: LoadedProfile) -> [SelftestCheck] {
-        let p = loaded.profile
-        var checks: [SelftestCheck] = []
-        let simulated = p.board.backend == .simulated ? SimulatedBoard(loaded, clock: .system()) : nil
-        for sensor in p.sensors {
-            let (busName, address, register, expected): (String, Int, UInt8, UInt8?)
-            switch sensor.kind {
-            case .accelerometer(let a):
-                (busName, address, register, expected) = (a.bus, a.address, a.part == .adxl345 ? 0x00 : 0x0F, a.part == .adxl345 ? 0xE5 : 0x33)
-            case .temperature(let t):
-                (busName, address, register, expected) = (t.bus, t.address, 0x01, nil)
-            default:
-                continue
-            }
-            func read(_ bus: some I2CBus) -> (Bool, String) {
-                do {
-                    let v = try bus.readByte(address: UInt8(address), register: register)
-                    if let expected, v != expected { return (false, "ID register 0x\(String(register, radix: 16)) reads 0x\(String(v, radix: 16)), expected 0x\(String(expected, radix: 16))") }
-                    return (true, expected.map { "part ID 0x\(String($0, radix: 16)) at 0x\(String(address, radix: 16))" } ?? "answers at 0x\(String(address, radix: 16))")
-                } catch {
-                    return (false, "no answer at 0x\(String(address, radix: 16)): \(error)")
-                }
-            }
-            var result: (Bool, String)
-            if let sim = simulated, let bus = sim.buses[busName] {
-                result = read(bus)
-            } else if let spec = p.i2cBuses.first(where: { $0.name == busName }) {
-                do {
-                    let bus = try spec.adapter.map { try LinuxI2CBus.openAdapter(named: $0) } ?? LinuxI2CBus(path: spec.path ?? "")
-                    result = read(bus)
-                } catch let error as HALError {
-                    result = (false, "bus \(busName): \(error)\(error.kind == .permission ? " (join group vigil)" : "")")
-                } catch {
-                    result = (false, "bus \(busName): \(error)")
-                }
-            } else {
-                result = (false, "no bus \(busName)")
-            }
-            checks.append(SelftestCheck(check: "sensor \(sensor.name)", pass: result.0, detail: result.1))
+        do { return try Boards.open(loaded, SensorIdentityChecks()) } catch {
+            return [SelftestCheck(check: "sensors", pass: false, detail: error.message)]
         }
-        return checks
     }
 
     func uplinkReachable(_ p: BoardProfile) -> SelftestCheck {
@@ -151,5 +115,43 @@ extension AgentLocation {
         var l = AgentLocation()
         l.socket = socket
         return try l.ask(request, as: type, timeoutMilliseconds: 3000)
+    }
+}
+
+/// Each I2C sensor's identity register, read through the board's bus (``Parts`` say which
+/// register and what it holds).
+struct SensorIdentityChecks: BoardVisitor {
+    func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) -> [SelftestCheck] {
+        var checks: [SelftestCheck] = []
+        for sensor in board.loaded.profile.sensors {
+            let busName: String, address: Int, partName: String
+            switch sensor.kind {
+            case .accelerometer(let a): (busName, address, partName) = (a.bus, a.address, a.part)
+            case .temperature(let t): (busName, address, partName) = (t.bus, t.address, t.part)
+            case .modbus, .digitalInput, .tachometer: continue
+            }
+            guard let part = Parts.named(partName) as? any I2CPart.Type else { continue }
+            let at = "0x\(String(address, radix: 16))"
+            let result: (Bool, String)
+            do {
+                let bus = try board.i2cBus(busName)
+                do {
+                    let id = try part.identify(on: bus, address: UInt8(address))
+                    let r = part.identity
+                    if !id.matches {
+                        result = (false, "\(r.registerName) (register 0x\(String(r.register, radix: 16))) reads 0x\(String(id.value, radix: 16)), not a \(part.title)'s 0x\(String(r.value, radix: 16))")
+                    } else {
+                        result = (true, r.isUnique ? "part ID 0x\(String(id.value, radix: 16)) at \(at)" : "answers at \(at) (\(r.registerName) as a \(part.title)'s)")
+                    }
+                } catch {
+                    result = (false, "no answer at \(at): \(error)")
+                }
+            } catch {
+                let hint = error.halError?.kind == .permission ? " (join group vigil)" : ""
+                result = (false, "bus \(busName): \(error)\(hint)")
+            }
+            checks.append(SelftestCheck(check: "sensor \(sensor.name)", pass: result.0, detail: result.1))
+        }
+        return checks
     }
 }

@@ -31,8 +31,8 @@ public struct ISOZoneBoundaries: Sendable, Equatable {
     }
 
     /// Machine group in ISO 10816-3: 1 = large (300 kW – 50 MW), 2 = medium (15 – 300 kW).
-    public enum MachineGroup: Int, Sendable { case large = 1, medium = 2 }
-    public enum Foundation: String, Sendable { case rigid, flexible }
+    public enum MachineGroup: Int, Sendable, CaseIterable, Codable { case large = 1, medium = 2 }
+    public enum Foundation: String, Sendable, CaseIterable, Codable { case rigid, flexible }
 
     /// ISO 10816-3 Table A.1 / A.2 (ISO 20816-3:2022 keeps these values for these classes).
     public static func iso10816_3(group: MachineGroup, foundation: Foundation) -> ISOZoneBoundaries {

@@ -1,7 +1,7 @@
 import VigilBase
 
 /// The analysis windows and their gains.
-public enum WindowKind: String, Sendable, CaseIterable {
+public enum WindowKind: String, Sendable, CaseIterable, Codable {
     /// Hann: good frequency resolution and leakage; the default for vibration spectra.
     case hann
     /// Flat-top (5-term, the SRS coefficients): amplitude within 0.01 dB wherever a tone falls.

@@ -1,5 +1,6 @@
 import VigilBase
 import VigilHAL
+import VigilParts
 
 /// One FIFO entry of a 3-axis accelerometer: right-justified signed counts.
 public struct AccelerationSample: Sendable, Equatable {
@@ -25,32 +26,58 @@ public struct FIFODrain: Sendable, Equatable {
     }
 }
 
-/// A 3-axis accelerometer with a FIFO, drained in bursts by the loop.
-public protocol Accelerometer: AnyObject {
-    /// Checks the part ID and programs rate, range and FIFO; the part is measuring afterwards.
-    func start() throws(HALError)
-    /// Puts the part in standby (low power, FIFO stops).
-    func stop() throws(HALError)
-    /// Reads every sample waiting in the FIFO (at most `buffer.count`), oldest first.
-    func drain(into buffer: UnsafeMutableBufferPointer<AccelerationSample>) throws(HALError) -> FIFODrain
-    /// The output data rate actually programmed, Hz.
-    var sampleRateHz: Double { get }
+/// A 3-axis accelerometer with a FIFO, drained in bursts by the loop. Each part's driver is a
+/// final subclass in a file of its own (`PARTDriver.swift`); the node cycle holds this class,
+/// so a drain costs one virtual call, as a Zephyr driver's API table costs one indirect call.
+/// The base methods are never reached (every part overrides them); they throw rather than trap.
+public class AccelerometerDriver<Bus: I2CBus> {
+    public let bus: Bus
+    public let address: UInt8
+    /// The output data rate programmed, Hz.
+    public let sampleRateHz: Double
+    /// The full-scale range programmed, ± g.
+    public let rangeG: Int
     /// Counts per g of the right-justified samples.
-    var countsPerG: Double { get }
-    /// Left shift that turns a count into Q15 (so Q15 full scale is `fullScaleG`).
-    var q15Shift: Int { get }
-    /// The acceleration Q15's ±1.0 stands for, g.
-    var fullScaleG: Double { get }
-}
+    public let countsPerG: Double
+    /// Left shift that turns a count into Q15 (so Q15 full scale is ``fullScaleG``).
+    public let q15Shift: Int
+    /// Catches a part that keeps answering the same sample.
+    var stuck = StuckSampleDetector(limit: 256)
 
-extension Accelerometer {
+    init(bus: Bus, address: UInt8, sampleRateHz: Double, rangeG: Int, countsPerG: Double, q15Shift: Int) {
+        self.bus = bus
+        self.address = address
+        self.sampleRateHz = sampleRateHz
+        self.rangeG = rangeG
+        self.countsPerG = countsPerG
+        self.q15Shift = q15Shift
+    }
+
+    /// Checks the part ID and programs rate, range and FIFO; the part is measuring afterwards.
+    public func start() throws(HALError) { throw HALError(.unsupported, operation: "accelerometer start") }
+    /// Puts the part in standby (low power, FIFO stops).
+    public func stop() throws(HALError) { throw HALError(.unsupported, operation: "accelerometer stop") }
+    /// Reads every sample waiting in the FIFO (at most `buffer.count`), oldest first.
+    public func drain(into buffer: UnsafeMutableBufferPointer<AccelerationSample>) throws(HALError) -> FIFODrain {
+        throw HALError(.unsupported, operation: "accelerometer drain")
+    }
+
+    /// The acceleration Q15's ±1.0 stands for, g.
     public var fullScaleG: Double { 32768 / (countsPerG * Double(1 << q15Shift)) }
 
-    /// A count as Q15 at `fullScaleG`.
+    /// A count as Q15 at ``fullScaleG``.
     @inlinable
     public func q15(_ count: Int16) -> Q15 {
         Q15(rawValue: Int16(truncatingIfNeeded: Int32(count) << Int32(q15Shift)))
     }
+}
+
+/// An accelerometer part with a driver: its driver file registers it here, so the runtime makes
+/// the driver a profile names without naming the part.
+public protocol AccelerometerDriverPart: AccelerometerPart {
+    /// A driver for the part at `address` on `bus`, for a rate and range the part has.
+    /// - Throws: `.invalidArgument` for a rate or range the part does not have.
+    static func makeDriver<Bus: I2CBus>(bus: Bus, address: UInt8, sampleRateHz: Double, rangeG: Int) throws(HALError) -> AccelerometerDriver<Bus>
 }
 
 /// Catches a part that keeps answering the same sample (a hung converter, a bus returning a stale

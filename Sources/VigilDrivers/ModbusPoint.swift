@@ -3,29 +3,14 @@ import VigilHAL
 /// One value in a Modbus device's register map: where it lives, how its words encode it, and how
 /// raw becomes physical (`value = raw × scale + offset`).
 public struct ModbusPoint: Sendable, Equatable {
-    public enum ValueType: Sendable, Equatable {
-        case int16, uint16, int32, uint32, float32, bool
-        public var wordCount: Int {
-            switch self {
-            case .int16, .uint16, .bool: return 1
-            case .int32, .uint32, .float32: return 2
-            }
-        }
-    }
-
-    /// Byte order of a value as the letters of its big-endian bytes appear in the registers:
-    /// ABCD is the Modbus standard (big-endian words, high word first); CDAB swaps the words
-    /// ("word swap", common on PLCs); BADC swaps the bytes in each word; DCBA is little-endian.
-    public enum ByteOrder: Sendable, Equatable { case abcd, cdab, badc, dcba }
-
     public var table: ModbusTable
     public var address: UInt16
-    public var type: ValueType
-    public var order: ByteOrder
+    public var type: ModbusValueType
+    public var order: ModbusByteOrder
     public var scale: Double
     public var offset: Double
 
-    public init(table: ModbusTable, address: UInt16, type: ValueType, order: ByteOrder = .abcd,
+    public init(table: ModbusTable, address: UInt16, type: ModbusValueType, order: ModbusByteOrder = .abcd,
                 scale: Double = 1, offset: Double = 0) {
         self.table = table
         self.address = address

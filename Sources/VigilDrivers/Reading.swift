@@ -26,3 +26,11 @@ public struct Reading: Sendable, Equatable {
         time.clockSync == .synchronized ? [] : .clockUnsynced
     }
 }
+
+/// A sensor on one GPIO line, sampled once per loop period: its reading at `time`, or the fault.
+public protocol LineSensor: AnyObject {
+    func sample(at time: Timestamp) -> Reading
+}
+
+extension DebouncedInput: LineSensor {}
+extension Tachometer: LineSensor {}

@@ -73,7 +73,7 @@ public struct ChannelInfo: Sendable, Equatable {
     /// 1-based id that data and spectrum frames carry.
     public var id: Int
     public var name: String
-    /// `ChannelQuantity` raw value (what the channel measures).
+    /// ``ChannelQuantity`` raw value (what the channel measures).
     public var quantity: UInt8
     /// Unit symbol as in board profiles (`mm/s`, `g`, `degC`).
     public var unit: String
@@ -149,7 +149,7 @@ public struct SpectrumBody: Sendable, Equatable {
 
 /// Body of an event frame.
 public struct EventBody: Sendable, Equatable {
-    /// `InterlockEvent.Kind` raw value.
+    /// ``EventKind`` raw value.
     public var kind: UInt8
     /// Fault reason or system-fault bits (0 otherwise).
     public var reason: UInt8

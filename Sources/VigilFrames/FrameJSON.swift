@@ -65,7 +65,7 @@ public enum FrameJSON {
                 o.raw("raw", "[" + s.raw.map { String($0) }.joined(separator: ",") + "]")
             }
         case .event(let e):
-            o.string("kind", eventKindName(e.kind))
+            o.string("kind", EventKind.name(ofRaw: e.kind))
             o.raw("reason", String(e.reason))
             o.raw("rule", String(e.rule))
             if let c = channels[e.channel] { o.string("channel", c.name) } else { o.raw("channel_id", String(e.channel)) }
@@ -76,21 +76,6 @@ public enum FrameJSON {
         }
         for (k, v) in extra { o.raw(k, v) }
         return o.text
-    }
-
-    /// Names of `InterlockEvent.Kind` raw values (the frame carries the number).
-    public static func eventKindName(_ kind: UInt8) -> String {
-        switch kind {
-        case 1: return "armed"
-        case 2: return "warning"
-        case 3: return "tripped"
-        case 4: return "released"
-        case 5: return "reset"
-        case 6: return "reset_refused"
-        case 7: return "fault"
-        case 8: return "system_fault"
-        default: return "kind_\(kind)"
-        }
     }
 
     /// A finite number in JSON; non-finite values become `null`. With a resolution, as many decimals as it has.

@@ -4,7 +4,7 @@
 ///   1 byte of overhead per 254) and followed by one 0x00 delimiter.
 /// - SLIP (RFC 1055): each frame is sent between END bytes (0xC0), with 0xC0 → 0xDB 0xDC and
 ///   0xDB → 0xDB 0xDD.
-public enum LineFraming: String, Sendable, CaseIterable {
+public enum LineFraming: String, Sendable, CaseIterable, Codable {
     case cobs, slip
 
     /// `frame` framed for the line.

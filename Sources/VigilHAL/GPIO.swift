@@ -1,12 +1,18 @@
 import VigilBase
 
-/// Line bias, in libgpiod's vocabulary.
-public enum LineBias: UInt8, Sendable, CaseIterable {
+/// Line bias, in libgpiod's vocabulary (`gpioset --bias`); the spellings are the profile's and
+/// the CLI's.
+public enum LineBias: String, Sendable, CaseIterable, Codable {
     /// Leave whatever the firmware or device tree set.
-    case asIs
+    case asIs = "as-is"
     case disabled
-    case pullUp
-    case pullDown
+    case pullUp = "pull-up"
+    case pullDown = "pull-down"
+}
+
+/// One edge of a digital signal (a tachometer's counting edge).
+public enum Edge: String, Sendable, CaseIterable, Codable {
+    case rising, falling
 }
 
 /// Which edges of an input are reported as events.
@@ -16,6 +22,8 @@ public struct EdgeSelection: OptionSet, Sendable, Hashable {
     public static let rising = EdgeSelection(rawValue: 1)
     public static let falling = EdgeSelection(rawValue: 2)
     public static let both: EdgeSelection = [.rising, .falling]
+    /// Exactly `edge`.
+    public init(_ edge: Edge) { self = edge == .rising ? .rising : .falling }
 }
 
 /// How an input line is requested.

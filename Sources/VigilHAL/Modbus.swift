@@ -1,13 +1,24 @@
-/// The four Modbus data tables a client reads.
-public enum ModbusTable: UInt8, Sendable, CaseIterable {
+/// The four Modbus data tables a client reads; the spellings are the profile's `function` and
+/// `vigil modbus read --function`.
+public enum ModbusTable: String, Sendable, CaseIterable, Codable {
     /// Function 1 (read) / 5 (write single).
-    case coils = 1
+    case coils = "coil"
     /// Function 2.
-    case discreteInputs = 2
+    case discreteInputs = "discrete"
     /// Function 3 (read) / 6 (write single).
-    case holdingRegisters = 3
+    case holdingRegisters = "holding"
     /// Function 4.
-    case inputRegisters = 4
+    case inputRegisters = "input"
+
+    /// The read function code (Modbus application protocol, 6.1–6.4).
+    public var functionCode: UInt8 {
+        switch self {
+        case .coils: return 1
+        case .discreteInputs: return 2
+        case .holdingRegisters: return 3
+        case .inputRegisters: return 4
+        }
+    }
 
     public var isBitTable: Bool { self == .coils || self == .discreteInputs }
     public var name: String {
@@ -18,6 +29,27 @@ public enum ModbusTable: UInt8, Sendable, CaseIterable {
         case .inputRegisters: return "input registers"
         }
     }
+}
+
+/// How a value is encoded in registers (`type` in a profile's register map).
+public enum ModbusValueType: String, Sendable, CaseIterable, Codable {
+    case int16, uint16, int32, uint32, float32, bool
+
+    /// Registers (16-bit words) one value spans.
+    public var wordCount: Int {
+        switch self {
+        case .int16, .uint16, .bool: return 1
+        case .int32, .uint32, .float32: return 2
+        }
+    }
+}
+
+/// Byte order of a multi-byte value as the letters of its big-endian bytes appear in the
+/// registers, as Modbus tools spell it: `ABCD` is the standard (big-endian words, high word
+/// first); `CDAB` swaps the words ("word swap", common on PLCs); `BADC` swaps the bytes in each
+/// word; `DCBA` is fully little-endian.
+public enum ModbusByteOrder: String, Sendable, CaseIterable, Codable {
+    case abcd = "ABCD", cdab = "CDAB", badc = "BADC", dcba = "DCBA"
 }
 
 /// A Modbus client (RTU over RS-485 or TCP). One client owns its port or connection; slaves are

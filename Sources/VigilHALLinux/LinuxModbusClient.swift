@@ -27,10 +27,10 @@ public final class LinuxModbusClient: ModbusClient {
         didSet { applyTimeout() }
     }
 
-    /// Opens a Modbus RTU port. `parity` is "N", "E" or "O".
-    public init(rtuDevice device: String, baud: Int, parity: UInt8, dataBits: Int, stopBits: Int,
+    /// Opens a Modbus RTU port.
+    public init(rtuDevice device: String, baud: Int, parity: SerialParity, dataBits: Int, stopBits: Int,
                 direction: RS485Direction) throws(HALError) {
-        guard let ctx = modbus_new_rtu(device, Int32(baud), CChar(bitPattern: parity), Int32(dataBits), Int32(stopBits)) else {
+        guard let ctx = modbus_new_rtu(device, Int32(baud), CChar(bitPattern: parity.letter), Int32(dataBits), Int32(stopBits)) else {
             throw HALError(errno: errno, operation: "modbus rtu open")
         }
         context = ctx

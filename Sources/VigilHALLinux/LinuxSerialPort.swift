@@ -6,8 +6,8 @@ public final class LinuxSerialPort: SerialPort {
     public let name: String
     private let fd: Int32
 
-    /// Opens `path` at `baud` (a standard rate, 1200…921600), parity "N", "E" or "O", 1 or 2 stop bits.
-    public init(path: String, baud: Int, parity: UInt8 = UInt8(ascii: "N"), stopBits: Int = 1) throws(HALError) {
+    /// Opens `path` at `baud` (one of ``standardBaudRates``), with `parity` and 1 or 2 stop bits.
+    public init(path: String, baud: Int, parity: SerialParity = .none, stopBits: Int = 1) throws(HALError) {
         guard let speed = Self.speed(baud) else { throw HALError(.invalidArgument, code: 22, operation: "serial: unsupported baud rate") }
         let fd = open(path, O_RDWR | O_NOCTTY | O_NONBLOCK | O_CLOEXEC)
         guard fd >= 0 else { throw HALError(errno: errno, operation: "serial open") }
@@ -22,8 +22,11 @@ public final class LinuxSerialPort: SerialPort {
         cfsetospeed(&tio, speed)
         tio.c_cflag |= tcflag_t(CLOCAL | CREAD)
         tio.c_cflag &= ~tcflag_t(PARENB | PARODD | CSTOPB)
-        if parity == UInt8(ascii: "E") { tio.c_cflag |= tcflag_t(PARENB) }
-        if parity == UInt8(ascii: "O") { tio.c_cflag |= tcflag_t(PARENB | PARODD) }
+        switch parity {
+        case .none: break
+        case .even: tio.c_cflag |= tcflag_t(PARENB)
+        case .odd: tio.c_cflag |= tcflag_t(PARENB | PARODD)
+        }
         if stopBits == 2 { tio.c_cflag |= tcflag_t(CSTOPB) }
         guard tcsetattr(fd, TCSANOW, &tio) == 0 else {
             let e = errno

@@ -1,28 +1,35 @@
 import VigilBase
+import VigilFrames
+
+/// What an output line means (the profile's `kind` of an `[[outputs]]` entry).
+public enum OutputKind: String, Sendable, Equatable, CaseIterable, Codable {
+    /// Energize-to-run: on only while every trip rule on it is healthy; off is the safe state.
+    case permissive
+    /// On while any warn rule (or fault with `on_fault = warn`) on it is in force (a lamp or horn).
+    case warning
+    /// Toggles every evaluation in which everything is healthy, for an external watchdog relay;
+    /// a stuck level tells the relay to drop.
+    case heartbeat
+}
 
 /// The local safety interlock: a pure, deterministic state machine. No I/O, no clock of its own,
 /// no allocation after `init`: the loop feeds it samples and the time, and drives the outputs it
 /// returns. Outputs are energize-to-run: a permissive is on only while everything it guards is
 /// healthy, so any unknown or faulty input, and any system fault, turns it off.
 public struct Interlock: Sendable {
-    /// What an output line means.
-    public enum OutputKind: Sendable, Equatable {
-        /// On while the machine may run (energize-to-run).
-        case permissive
-        /// On while any warn rule (or fault with `on_fault = warn`) on it is in force.
-        case warning
-        /// Toggles every evaluation in which everything is healthy, for an external watchdog relay.
-        case heartbeat
-    }
-
     public let rules: [InterlockRule]
     public let outputKinds: [OutputKind]
     public private(set) var states: [RuleState]
+    /// How each rule saw its input at the last evaluation (what a reset can clear depends on it).
+    public private(set) var inputs: [InputClass]
     /// The level each output should be driven to after the last evaluation (true = energized).
     public private(set) var outputs: [Bool]
     /// System faults latch until a reset once they have cleared.
     public private(set) var systemFaults: SystemFault = []
-    private var systemFaultLatched = false
+    /// A system fault that has cleared but still holds the permissives off until a reset.
+    public private(set) var systemFaultLatched = false
+    /// What the last evaluation did with its reset request (nil when it had none).
+    public private(set) var resetOutcome: ResetOutcome?
     public private(set) var lastEvaluation: MonotonicInstant?
     /// Events of the last evaluation (capacity reserved up front; refilled each call).
     public private(set) var events: [InterlockEvent]
@@ -43,6 +50,7 @@ public struct Interlock: Sendable {
         self.outputKinds = outputs
         // Until a rule has seen a healthy input it holds the safe state.
         states = [RuleState](repeating: .starting, count: rules.count)
+        inputs = [InputClass](repeating: .fault, count: rules.count)
         self.outputs = [Bool](repeating: false, count: outputs.count)
         events = []
         events.reserveCapacity(2 * rules.count + 4)
@@ -75,8 +83,10 @@ public struct Interlock: Sendable {
             let before = states[i]
             let after = before.next(input, fault: reason, rule: rule, now: now, reset: reset, manualStart: manualStart)
             states[i] = after
-            // A reset cannot clear a trip whose condition (or fault) is still present.
-            if reset, after.action(of: rule) == .trip { refused = true }
+            inputs[i] = input
+            // A reset cannot clear a trip whose condition (or fault) is still present; a rule that
+            // has not yet seen a healthy input is waiting, not refused.
+            if reset, after.action(of: rule) == .trip, after != .starting { refused = true }
             if let kind = Self.eventKind(from: before, to: after, rule: rule, reset: reset) {
                 let r: UInt8
                 if case .faulted(let why) = after { r = why.rawValue } else { r = 0 }
@@ -96,6 +106,7 @@ public struct Interlock: Sendable {
             events.append(InterlockEvent(kind: .reset, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
         }
         systemFaults = newSystemFaults
+        if reset && !newSystemFaults.isEmpty { refused = true }
         if refused {
             events.append(InterlockEvent(kind: .resetRefused, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
         }
@@ -125,6 +136,11 @@ public struct Interlock: Sendable {
             }
         }
         let armed = !tripped
+        if reset {
+            resetOutcome = refused ? .refused : (armed ? .armed : .notArmed)
+        } else {
+            resetOutcome = nil
+        }
         if armed && !wasArmed {
             events.append(InterlockEvent(kind: .armed, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
         }
@@ -132,7 +148,7 @@ public struct Interlock: Sendable {
     }
 
     /// The event a rule's state change produces, if any.
-    static func eventKind(from before: RuleState, to after: RuleState, rule: InterlockRule, reset: Bool) -> InterlockEvent.Kind? {
+    static func eventKind(from before: RuleState, to after: RuleState, rule: InterlockRule, reset: Bool) -> EventKind? {
         switch (before, after) {
         case (.faulted(let a), .faulted(let b)): return a == b ? nil : .fault
         case (_, .faulted): return .fault

@@ -1,17 +1,19 @@
 import VigilBase
 
-/// What a rule does when its condition holds, or when its input is faulty.
-public enum InterlockAction: UInt8, Sendable, CaseIterable {
-    /// Light the warning output; the machine keeps running.
-    case warn = 1
+/// What a rule does when its condition holds, or when its input is faulty (the profile's
+/// `action` and `on_fault`).
+public enum InterlockAction: String, Sendable, CaseIterable, Codable {
     /// Drop the permissive: the machine goes to its safe state.
-    case trip = 2
+    case trip
+    /// Raise a warning (event, status, warning output); the machine keeps running.
+    case warn
 }
 
 /// One limit on one channel, as the interlock evaluates it. Built from the board profile's
 /// `[[rules]]` by the composition root; indices refer to the interlock's channel and output tables.
 public struct InterlockRule: Sendable, Equatable {
-    public enum Comparison: Sendable, Equatable { case above, below }
+    /// Which side of the limit trips (the profile's `above = …` or `below = …`).
+    public enum Comparison: String, Sendable, Equatable, CaseIterable, Codable { case above, below }
     public enum Debounce: Sendable, Equatable {
         /// The condition must hold for this many consecutive evaluations (1 = immediately).
         case evaluations(Int)

@@ -1,4 +1,5 @@
 import VigilBase
+import VigilFrames
 
 /// Where one rule stands. The interlock's outputs are a function of these states.
 public enum RuleState: Sendable, Equatable {
@@ -26,32 +27,16 @@ public enum RuleState: Sendable, Equatable {
     }
 }
 
-/// Why an input is not usable.
-public enum FaultReason: UInt8, Sendable, Equatable, CaseIterable {
-    /// No sample was ever received, or the sensor reports no value.
-    case missing = 1
-    /// The newest sample is older than the channel's maximum age.
-    case stale = 2
-    /// The sensor stopped answering (bus error, timeout, CRC).
-    case communication = 3
-    /// The value is outside the sensor's physical range, or not a number.
-    case outOfRange = 4
-    /// The rule needs a synchronised wall clock and it is not.
-    case clockUnsynchronised = 5
-    /// The sample is timestamped after "now": the clock stepped backwards or the sample is corrupt.
-    case timeInFuture = 6
-}
-
 /// How an evaluation sees one rule's input: the classes of the transition table.
-public enum InputClass: Sendable, Equatable, CaseIterable {
+public enum InputClass: UInt8, Sendable, Equatable, CaseIterable {
     /// Healthy and at or inside the release level.
-    case clear
+    case clear = 0
     /// Healthy, past the release level but not past the limit (the hysteresis band).
-    case band
+    case band = 1
     /// Healthy and past the limit.
-    case beyond
+    case beyond = 2
     /// Unusable (see ``FaultReason``).
-    case fault
+    case fault = 3
 
     /// Classifies `sample` for `rule` at `now`.
     public static func of(_ sample: ChannelSample, for rule: InterlockRule, now: MonotonicInstant, clockSynchronised: Bool) -> (InputClass, FaultReason?) {

@@ -12,6 +12,19 @@ import VigilLoop
 /// mailboxes. Modbus round trips take milliseconds to seconds; here they cannot delay the
 /// interlock decision.
 public final class ModbusWorker<Client: ModbusClient>: @unchecked Sendable {
+    /// One device on the port and where its points' readings go.
+    public struct Device {
+        public var device: ModbusDevice
+        public var intervalNanoseconds: Int64
+        /// One per point, in `device.points` order.
+        public var mailboxes: [Mailbox<ChannelSample>]
+        public init(device: ModbusDevice, intervalNanoseconds: Int64, mailboxes: [Mailbox<ChannelSample>]) {
+            self.device = device
+            self.intervalNanoseconds = intervalNanoseconds
+            self.mailboxes = mailboxes
+        }
+    }
+
     public let poller: ModbusPoller<Client>
     /// Per device: the mailbox of each point.
     private let targets: [[Mailbox<ChannelSample>]]
@@ -19,10 +32,9 @@ public final class ModbusWorker<Client: ModbusClient>: @unchecked Sendable {
     private var thread: pthread_t?
     private let now: () -> Timestamp
 
-    public init(client: Client, devices: [(ModbusDevice, intervalNanoseconds: Int64, mailboxes: [Mailbox<ChannelSample>])],
-                now: @escaping () -> Timestamp) {
+    public init(client: Client, devices: [Device], now: @escaping () -> Timestamp) {
         poller = ModbusPoller(client: client)
-        for d in devices { poller.add(d.0, intervalNanoseconds: d.intervalNanoseconds) }
+        for d in devices { poller.add(d.device, intervalNanoseconds: d.intervalNanoseconds) }
         targets = devices.map(\.mailboxes)
         self.now = now
     }

@@ -1,4 +1,3 @@
-import CVigilSys
 import VigilBase
 import VigilBoard
 import VigilDSP
@@ -6,119 +5,29 @@ import VigilDrivers
 import VigilHAL
 import VigilInterlock
 import VigilLoop
+import VigilParts
 
-/// One Modbus device of the profile, ready for a poller: which port, what to read, and which
-/// channel each point feeds.
-public struct ModbusAssignment {
-    public var sensor: String
-    public var port: String
-    public var device: ModbusDevice
-    public var intervalNanoseconds: Int64
-    /// Channel index of each point, in `device.points` order.
-    public var channels: [Int]
+/// A node ready to run: its cycle (for the real-time loop) and one Modbus worker per port (each
+/// on its own thread), sharing the mailboxes through which Modbus values reach the cycle.
+public struct Node<Board: NodeBoard> {
+    public let cycle: NodeCycle<Board>
+    public let modbusWorkers: [ModbusWorker<Board.Modbus>]
 }
 
-/// Builds a node's cycle from a validated profile and the backend's hardware. Generic over the
-/// platform: the simulated and Linux boards differ only in the buses and chips they hand in.
+/// Builds a node from a validated profile and a board: the one place that turns a profile's
+/// sensors, outputs and rules into drivers, slots and interlock rules. Generic over the board,
+/// so the simulated and Linux boards differ only in what they hand in.
 public enum NodeAssembly {
-    /// The Modbus devices a profile describes (polled off the real-time thread).
-    public static func modbusAssignments(_ loaded: LoadedProfile) -> [ModbusAssignment] {
-        var result: [ModbusAssignment] = []
-        for sensor in loaded.profile.sensors {
-            guard case .modbus(let m) = sensor.kind else { continue }
-            var points: [ModbusPoint] = []
-            var channels: [Int] = []
-            for r in m.registers {
-                points.append(modbusPoint(r))
-                channels.append((loaded.channels["\(sensor.name).\(r.channel)"]?.id ?? 1) - 1)
-            }
-            let device = ModbusDevice(unit: UInt8(m.unit), points: points, timeoutNanoseconds: Int64(m.timeoutMilliseconds) * 1_000_000,
-                                      retries: m.retries, maximumGap: 0)
-            result.append(ModbusAssignment(sensor: sensor.name, port: m.port, device: device,
-                                           intervalNanoseconds: Int64(m.pollMilliseconds) * 1_000_000, channels: channels))
-        }
-        return result
-    }
-
-    static func modbusPoint(_ r: ModbusRegisterSpec) -> ModbusPoint {
-        let table: ModbusTable
-        switch r.function {
-        case .holding: table = .holdingRegisters
-        case .input: table = .inputRegisters
-        case .coil: table = .coils
-        case .discrete: table = .discreteInputs
-        }
-        let type: ModbusPoint.ValueType
-        switch r.type {
-        case .int16: type = .int16
-        case .uint16: type = .uint16
-        case .int32: type = .int32
-        case .uint32: type = .uint32
-        case .float32: type = .float32
-        case .bool: type = .bool
-        }
-        let order: ModbusPoint.ByteOrder
-        switch r.order {
-        case .abcd: order = .abcd
-        case .cdab: order = .cdab
-        case .badc: order = .badc
-        case .dcba: order = .dcba
-        }
-        return ModbusPoint(table: table, address: UInt16(r.address), type: type, order: order, scale: r.scale, offset: r.offset)
-    }
-
-    /// The interlock's rules, channels resolved to indices and limits converted to channel units.
-    public static func interlockRules(_ loaded: LoadedProfile) throws(NodeError) -> [InterlockRule] {
-        let profile = loaded.profile
-        var rules: [InterlockRule] = []
-        for r in profile.rules {
-            guard let channel = loaded.channels[r.channel] else { throw NodeError.profile("rule \(r.name): no channel \(r.channel)") }
-            let wanted: OutputSpec.Kind = r.action == .trip ? .permissive : .warning
-            let outputName = r.output ?? profile.outputs.first { $0.kind == wanted }?.name
-            guard let name = outputName, let output = profile.outputs.firstIndex(where: { $0.name == name }) else {
-                throw NodeError.profile("rule \(r.name): no \(wanted.rawValue) output to act on")
-            }
-            let limit = r.unit.convert(r.limit, to: channel.unit) ?? r.limit
-            let release = r.unit.convert(r.release, to: channel.unit) ?? r.release
-            let debounce: InterlockRule.Debounce
-            switch r.debounce {
-            case .count(let n): debounce = .evaluations(max(1, n))
-            case .milliseconds(let ms): debounce = .nanoseconds(Int64(ms) * 1_000_000)
-            }
-            rules.append(InterlockRule(name: r.name, channel: channel.id - 1, comparison: r.comparison == .above ? .above : .below,
-                                       limit: limit, release: release, debounce: debounce, action: r.action == .trip ? .trip : .warn,
-                                       output: output, onFault: r.onFault == .trip ? .trip : .warn, latch: r.latch,
-                                       requiresClockSync: r.requiresClockSync,
-                                       maxAgeNanoseconds: Int64(channel.maxAgeMilliseconds) * 1_000_000))
-        }
-        return rules
-    }
-
-    static func bias(_ b: Bias) -> LineBias {
-        switch b {
-        case .asIs: return .asIs
-        case .disabled: return .disabled
-        case .pullUp: return .pullUp
-        case .pullDown: return .pullDown
-        }
-    }
-
-    /// Builds the cycle. `bus` and `chip` return the backend's object for a profile name.
-    public static func build<P: NodePlatform>(
-        _ loaded: LoadedProfile, platform: P.Type,
-        bus: (String) throws(NodeError) -> P.Bus,
-        chip: (String) throws(NodeError) -> P.Chip,
-        watchdog: HardwareWatchdog? = nil,
-        clockSync: @escaping () -> ClockSyncState,
-        wallClock: @escaping () -> WallClockTime = { WallClockTime(microsecondsSinceEpoch: vigil_realtime_ns() / 1000) }
-    ) throws(NodeError) -> NodeCycle<P> {
+    /// The node for `board`'s profile. Buses, chips and ports are opened through the board.
+    public static func assemble<Board: NodeBoard>(on board: Board, watchdog: HardwareWatchdog? = nil) throws(NodeError) -> Node<Board> {
+        let loaded = board.loaded
         let profile = loaded.profile
         let catalog = loaded.channels
         func index(_ name: String) throws(NodeError) -> Int {
             guard let c = catalog[name] else { throw NodeError.profile("no channel \(name)") }
             return c.id - 1
         }
-        func offset(_ chip: P.Chip, _ ref: LineRef) throws(NodeError) -> Int {
+        func offset(_ chip: Board.Chip, _ ref: LineRef) throws(NodeError) -> Int {
             let found: Int?
             do { found = try chip.offset(ofLineNamed: ref.line) } catch { throw NodeError.hardware(what: "gpio line \(ref)", error) }
             guard let o = found else {
@@ -130,101 +39,149 @@ public enum NodeAssembly {
             do { return try body() } catch { throw NodeError.hardware(what: what(), error) }
         }
 
-        var accelerometers: [AccelerometerPipeline<P.Bus>] = []
-        var temperatures: [(sensor: TMP102<P.Bus>, channel: Int, intervalNanoseconds: Int64)] = []
-        var inputs: [(input: DebouncedInput<P.Chip.Input>, channel: Int)] = []
-        var tachometers: [(tachometer: Tachometer<P.Chip.Input>, channel: Int)] = []
-        var chips: [String: P.Chip] = [:]
-        func chipNamed(_ name: String) throws(NodeError) -> P.Chip {
-            if let c = chips[name] { return c }
-            let c = try chip(name)
-            chips[name] = c
-            return c
-        }
-
+        var slots: [SensorSlot<Board>] = []
+        var workerDevices: [String: [ModbusWorker<Board.Modbus>.Device]] = [:]
         for sensor in profile.sensors {
             switch sensor.kind {
             case .accelerometer(let a):
-                let b = try bus(a.bus)
-                let driver: AccelerometerDriver<P.Bus>
-                switch a.part {
-                case .adxl345: driver = .adxl345(try hal("\(sensor.name)") { () throws(HALError) in try ADXL345(bus: b, address: UInt8(a.address), sampleRateHz: a.sampleRateHz, rangeG: a.rangeG) })
-                case .lis3dh: driver = .lis3dh(try hal("\(sensor.name)") { () throws(HALError) in try LIS3DH(bus: b, address: UInt8(a.address), sampleRateHz: a.sampleRateHz, rangeG: a.rangeG) })
+                guard let part = a.partFacts as? any AccelerometerDriverPart.Type else {
+                    throw NodeError.profile("sensor \(sensor.name): no driver for type \(a.part)")
+                }
+                let bus = try board.i2cBus(a.bus)
+                let driver = try hal("\(sensor.name)") { () throws(HALError) in
+                    try part.makeDriver(bus: bus, address: UInt8(a.address), sampleRateHz: a.sampleRateHz, rangeG: a.rangeG)
                 }
                 let spec = a.analysis
                 let bands: VibrationAnalysisConfig.BandLayout = spec.bands.mode == .fixed
                     ? .fixed(count: spec.bands.count, fromHz: spec.bands.fromHz, toHz: spec.bands.toHz)
                     : .orders(count: spec.bands.count)
-                let window: WindowKind = spec.window == .hann ? .hann : spec.window == .flatTop ? .flatTop : .rectangular
                 let config = VibrationAnalysisConfig(
-                    blockLength: spec.blockLength, sampleRateHz: a.sampleRateHz, fullScaleG: driver.fullScaleG, window: window,
+                    blockLength: spec.blockLength, sampleRateHz: a.sampleRateHz, fullScaleG: driver.fullScaleG, window: spec.window,
                     velocityBandHz: spec.velocityBandHz[0]...spec.velocityBandHz[1],
                     highFrequencyBandHz: spec.highFrequencyBandHz[0]...spec.highFrequencyBandHz[1], bands: bands, peakCount: spec.peaks,
-                    zones: .iso10816_3(group: spec.isoGroup == 1 ? .large : .medium, foundation: spec.isoFoundation == .rigid ? .rigid : .flexible))
-                let axes = a.axes.sorted().map { $0 == .x ? 0 : $0 == .y ? 1 : 2 }
-                var bases: [Int] = []
-                for axis in a.axes.sorted() { bases.append(try index("\(sensor.name).\(axis.rawValue).accel_rms")) }
+                    zones: .iso10816_3(group: spec.isoGroup, foundation: spec.isoFoundation))
+                var metricChannels: [[(metric: VibrationMetric, channel: Int)]] = []
+                for axis in a.axes.sorted() {
+                    var axisChannels: [(metric: VibrationMetric, channel: Int)] = []
+                    for metric in VibrationMetric.allCases {
+                        axisChannels.append((metric, try index("\(sensor.name).\(axis.rawValue).\(metric.channel.suffix)")))
+                    }
+                    metricChannels.append(axisChannels)
+                }
+                let rpm: Int?
+                if spec.bands.mode == .orders, let name = spec.bands.rpmChannel { rpm = try index(name) } else { rpm = nil }
                 do {
-                    accelerometers.append(try AccelerometerPipeline(name: sensor.name, driver: driver, config: config, axes: axes, channelBases: bases,
-                                                                    intervalNanoseconds: Int64(spec.intervalMilliseconds) * 1_000_000))
+                    slots.append(.accelerometer(try AccelerometerSlot(
+                        name: sensor.name, driver: driver, config: config, axes: a.axes.sorted().map(\.index), metricChannels: metricChannels,
+                        rpmChannel: rpm, intervalNanoseconds: Int64(spec.intervalMilliseconds) * 1_000_000)))
                 } catch {
                     throw NodeError.profile("sensor \(sensor.name): analysis: \(error)")
                 }
             case .temperature(let t):
-                temperatures.append((TMP102(bus: try bus(t.bus), address: UInt8(t.address)), try index("\(sensor.name).temperature"),
-                                     Int64(t.pollMilliseconds) * 1_000_000))
+                guard let part = t.partFacts as? any ThermometerDriverPart.Type, let template = part.channels.first else {
+                    throw NodeError.profile("sensor \(sensor.name): no driver for type \(t.part)")
+                }
+                let bus = try board.i2cBus(t.bus)
+                slots.append(.thermometer(ThermometerSlot(name: sensor.name, driver: part.makeDriver(bus: bus, address: UInt8(t.address)),
+                                                          channel: try index("\(sensor.name).\(template.suffix)"),
+                                                          intervalNanoseconds: Int64(t.pollMilliseconds) * 1_000_000)))
             case .digitalInput(let d):
-                let c = try chipNamed(d.line.chip)
-                let o = try offset(c, d.line)
+                let chip = try board.gpioChip(d.line.chip)
+                let o = try offset(chip, d.line)
                 let line = try hal("input \(d.line)") { () throws(HALError) in
-                    try c.requestInput(offset: o, consumer: "vigil", settings: InputLineSettings(activeLow: d.activeLow, bias: bias(d.bias)))
+                    try chip.requestInput(offset: o, consumer: "vigil", settings: InputLineSettings(activeLow: d.activeLow, bias: d.bias))
                 }
-                inputs.append((DebouncedInput(input: line, debounceNanoseconds: Int64(d.debounceMilliseconds) * 1_000_000), try index("\(sensor.name).state")))
+                slots.append(.digitalInput(LineSlot(name: sensor.name, sensor: DebouncedInput(input: line, debounceNanoseconds: Int64(d.debounceMilliseconds) * 1_000_000),
+                                                    channel: try index("\(sensor.name).state"))))
             case .tachometer(let t):
-                let c = try chipNamed(t.line.chip)
-                let o = try offset(c, t.line)
+                let chip = try board.gpioChip(t.line.chip)
+                let o = try offset(chip, t.line)
                 let line = try hal("tachometer \(t.line)") { () throws(HALError) in
-                    try c.requestInput(offset: o, consumer: "vigil",
-                                       settings: InputLineSettings(bias: bias(t.bias), edges: t.edge == .rising ? .rising : .falling))
+                    try chip.requestInput(offset: o, consumer: "vigil", settings: InputLineSettings(bias: t.bias, edges: EdgeSelection(t.edge)))
                 }
-                tachometers.append((Tachometer(source: line, pulsesPerRevolution: t.pulsesPerRevolution, maxRPM: t.maxRPM,
-                                               stallNanoseconds: Int64(t.stallMilliseconds) * 1_000_000), try index("\(sensor.name).rpm")))
-            case .modbus:
-                break // polled off the loop thread; see `modbusAssignments`
+                slots.append(.tachometer(LineSlot(name: sensor.name, sensor: Tachometer(source: line, pulsesPerRevolution: t.pulsesPerRevolution, maxRPM: t.maxRPM,
+                                                                                       stallNanoseconds: Int64(t.stallMilliseconds) * 1_000_000),
+                                                  channel: try index("\(sensor.name).rpm"))))
+            case .modbus(let m):
+                // Polled off the loop thread; values reach the cycle through one mailbox per point.
+                var points: [ModbusPoint] = []
+                var mailboxes: [(mailbox: Mailbox<ChannelSample>, channel: Int)] = []
+                for r in m.registers {
+                    points.append(ModbusPoint(r))
+                    mailboxes.append((Mailbox(ChannelSample.missing), try index("\(sensor.name).\(r.channel)")))
+                }
+                let device = ModbusDevice(unit: UInt8(m.unit), points: points, timeoutNanoseconds: Int64(m.timeoutMilliseconds) * 1_000_000,
+                                          retries: m.retries, maximumGap: 0)
+                workerDevices[m.port, default: []].append(.init(device: device, intervalNanoseconds: Int64(m.pollMilliseconds) * 1_000_000,
+                                                                mailboxes: mailboxes.map(\.mailbox)))
+                slots.append(.modbus(ModbusSlot(name: sensor.name, points: mailboxes)))
             }
         }
 
         // Outputs start de-energized: the machine may not run until the interlock says so.
-        var outputs: [P.Chip.Output] = []
-        var kinds: [Interlock.OutputKind] = []
+        var outputs: [Board.Chip.Output] = []
         for o in profile.outputs {
-            let c = try chipNamed(o.line.chip)
-            let off = try offset(c, o.line)
+            let chip = try board.gpioChip(o.line.chip)
+            let off = try offset(chip, o.line)
             outputs.append(try hal("output \(o.name) (\(o.line))") { () throws(HALError) in
-                try c.requestOutput(offset: off, consumer: "vigil", settings: OutputLineSettings(activeLow: o.activeLow, initialValue: false))
+                try chip.requestOutput(offset: off, consumer: "vigil", settings: OutputLineSettings(activeLow: o.activeLow, initialValue: false))
             })
-            kinds.append(o.kind == .permissive ? .permissive : o.kind == .warning ? .warning : .heartbeat)
         }
-        var resetInput: DebouncedInput<P.Chip.Input>?
+        var resetInput: DebouncedInput<Board.Chip.Input>?
         if let r = profile.reset {
-            let c = try chipNamed(r.line.chip)
-            let off = try offset(c, r.line)
+            let chip = try board.gpioChip(r.line.chip)
+            let off = try offset(chip, r.line)
             let line = try hal("reset input \(r.line)") { () throws(HALError) in
-                try c.requestInput(offset: off, consumer: "vigil", settings: InputLineSettings(activeLow: r.activeLow, bias: bias(r.bias)))
+                try chip.requestInput(offset: off, consumer: "vigil", settings: InputLineSettings(activeLow: r.activeLow, bias: r.bias))
             }
             resetInput = DebouncedInput(input: line, debounceNanoseconds: 20_000_000)
         }
 
-        let interlock = Interlock(rules: try interlockRules(loaded), outputs: kinds)
-        let shaft = catalog.channels.first { $0.quantity == .shaftSpeed }.map { $0.id - 1 }
-        let modbusChannels = modbusAssignments(loaded).flatMap(\.channels)
-        return NodeCycle<P>(
-            channelCount: catalog.channels.count, rangeMin: catalog.channels.map(\.rangeMin), rangeMax: catalog.channels.map(\.rangeMax),
-            accelerometers: accelerometers, temperatures: temperatures, inputs: inputs, tachometers: tachometers,
-            modbusChannels: modbusChannels, interlock: interlock, outputs: outputs, resetInput: resetInput,
-            interlockStateChannel: try index("interlock.state"), shaftChannel: shaft, watchdog: watchdog, clockSync: clockSync, wallClock: wallClock,
+        let interlock = Interlock(rules: try interlockRules(loaded), outputs: profile.outputs.map(\.kind))
+        let cycle = NodeCycle<Board>(
+            board: board, channelCount: catalog.channels.count, rangeMin: catalog.channels.map(\.rangeMin), rangeMax: catalog.channels.map(\.rangeMax),
+            slots: slots, interlock: interlock, outputs: outputs, resetInput: resetInput,
+            interlockStateChannel: try index("interlock.state"), watchdog: watchdog,
             snapshotIntervalNanoseconds: Int64(profile.uplink.snapshotIntervalMilliseconds) * 1_000_000,
             busErrorBurst: profile.realtime.busErrorBurst,
             busErrorWindowNanoseconds: Int64(profile.realtime.busErrorWindowMilliseconds) * 1_000_000)
+        var workers: [ModbusWorker<Board.Modbus>] = []
+        for (port, devices) in workerDevices.sorted(by: { $0.key < $1.key }) {
+            workers.append(ModbusWorker(client: try board.modbusClient(port: port), devices: devices, now: { [board] in board.pollerTimestamp() }))
+        }
+        return Node(cycle: cycle, modbusWorkers: workers)
+    }
+
+    /// The interlock's rules, channels resolved to indices and limits converted to channel units.
+    public static func interlockRules(_ loaded: LoadedProfile) throws(NodeError) -> [InterlockRule] {
+        let profile = loaded.profile
+        var rules: [InterlockRule] = []
+        for r in profile.rules {
+            guard let channel = loaded.channels[r.channel] else { throw NodeError.profile("rule \(r.name): no channel \(r.channel)") }
+            let wanted: OutputKind = r.action == .trip ? .permissive : .warning
+            let outputName = r.output ?? profile.outputs.first { $0.kind == wanted }?.name
+            guard let name = outputName, let output = profile.outputs.firstIndex(where: { $0.name == name }) else {
+                throw NodeError.profile("rule \(r.name): no \(wanted.rawValue) output to act on")
+            }
+            let limit = r.unit.convert(r.limit, to: channel.unit) ?? r.limit
+            let release = r.unit.convert(r.release, to: channel.unit) ?? r.release
+            let debounce: InterlockRule.Debounce
+            switch r.debounce {
+            case .count(let n): debounce = .evaluations(max(1, n))
+            case .milliseconds(let ms): debounce = .nanoseconds(Int64(ms) * 1_000_000)
+            }
+            rules.append(InterlockRule(name: r.name, channel: channel.id - 1, comparison: r.comparison, limit: limit, release: release,
+                                       debounce: debounce, action: r.action, output: output, onFault: r.onFault, latch: r.latch,
+                                       requiresClockSync: r.requiresClockSync,
+                                       maxAgeNanoseconds: Int64(channel.maxAgeMilliseconds) * 1_000_000))
+        }
+        return rules
+    }
+}
+
+extension ModbusPoint {
+    /// The point a profile's register entry describes.
+    public init(_ r: ModbusRegisterSpec) {
+        self.init(table: r.function, address: UInt16(r.address), type: r.type, order: r.order, scale: r.scale, offset: r.offset)
     }
 }

@@ -1,4 +1,5 @@
 import VigilBase
+import VigilParts
 
 /// A register-level model of the Analog Devices ADXL345 3-axis accelerometer (datasheet rev. G),
 /// as far as vigil uses it: device ID, data rate, power control, data format (range, full
@@ -8,22 +9,11 @@ import VigilBase
 /// part's FIFO fills whether or not anyone reads it; in stream mode the oldest entry is overwritten
 /// and the overrun flag set when the FIFO is full.
 public final class ADXL345Model: I2CDeviceModel {
-    public enum Register {
-        public static let deviceID: UInt8 = 0x00
-        public static let bandwidthRate: UInt8 = 0x2C
-        public static let powerControl: UInt8 = 0x2D
-        public static let interruptSource: UInt8 = 0x30
-        public static let dataFormat: UInt8 = 0x31
-        public static let dataX0: UInt8 = 0x32
-        public static let dataZ1: UInt8 = 0x37
-        public static let fifoControl: UInt8 = 0x38
-        public static let fifoStatus: UInt8 = 0x39
-    }
-    public static let partID: UInt8 = 0xE5
-    public static let fifoDepth = 32
+    typealias Register = ADXL345.Register
+    static let fifoDepth = ADXL345.fifoDepth
 
     private var registers = [UInt8](repeating: 0, count: 64)
-    private var fifo = SampleFIFO(depth: 32)
+    private var fifo = SampleFIFO(depth: ADXL345.fifoDepth)
     private var overrun = false
     private var measuring = false
     /// Index of the next sample the part will produce, counted from when measurement started.
@@ -41,8 +31,8 @@ public final class ADXL345Model: I2CDeviceModel {
         self.scenario = scenario
         scenarioOrigin = origin
         noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
-        registers[Int(Register.deviceID)] = Self.partID
-        registers[Int(Register.bandwidthRate)] = 0x0A // 100 Hz, the reset value
+        registers[Int(Register.deviceID)] = ADXL345.partID
+        registers[Int(Register.bandwidthRate)] = ADXL345.bandwidthRateReset
     }
 
     /// The output data rate the BW_RATE code selects: 3200 Hz / 2^(15 − code) for codes 6…15.
@@ -176,5 +166,11 @@ public final class ADXL345Model: I2CDeviceModel {
         let limit = fullResolution ? 256 * rangeG : 512
         let raw = min(max((g * lsbPerG).rounded(), -limit), limit - 1)
         return Int16(raw)
+    }
+}
+
+extension ADXL345: SimulatedI2CPart {
+    public static func makeModel(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) -> any I2CDeviceModel {
+        ADXL345Model(scenario: scenario, origin: origin, seed: seed)
     }
 }

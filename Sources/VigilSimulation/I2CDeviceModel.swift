@@ -1,5 +1,6 @@
 import VigilBase
 import VigilHAL
+import VigilParts
 
 /// The register file of one device on a simulated I2C bus. The bus hands it every transfer with the
 /// current time; the model updates its state (FIFO fill, conversions) from that time, so drivers
@@ -10,6 +11,12 @@ public protocol I2CDeviceModel: AnyObject {
     func read(register: UInt8, into buffer: UnsafeMutableRawBufferPointer, at now: MonotonicInstant)
     /// Writes `bytes` starting at `register` in one transfer (one byte for SMBus write-byte).
     func write(register: UInt8, bytes: UnsafeRawBufferPointer, at now: MonotonicInstant)
+}
+
+/// A part with a register-level model: its model file registers it here, so a simulated board
+/// builds the model a profile names without naming the part.
+public protocol SimulatedI2CPart: I2CPart {
+    static func makeModel(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) -> any I2CDeviceModel
 }
 
 /// A fault a simulated bus injects for one address.

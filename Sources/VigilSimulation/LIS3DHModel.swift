@@ -1,4 +1,5 @@
 import VigilBase
+import VigilParts
 
 /// A register-level model of the ST LIS3DH 3-axis accelerometer (datasheet DocID17530), as far as
 /// vigil uses it: WHO_AM_I, CTRL_REG1 (data rate, axes, low-power), CTRL_REG4 (full scale, high
@@ -6,21 +7,11 @@ import VigilBase
 /// stream modes, FIFO_SRC_REG, and the left-justified output registers. A multi-byte read
 /// auto-increments only when the sub-address's MSB is set, as on the real part.
 public final class LIS3DHModel: I2CDeviceModel {
-    public enum Register {
-        public static let whoAmI: UInt8 = 0x0F
-        public static let control1: UInt8 = 0x20
-        public static let control4: UInt8 = 0x23
-        public static let control5: UInt8 = 0x24
-        public static let outXLow: UInt8 = 0x28
-        public static let outZHigh: UInt8 = 0x2D
-        public static let fifoControl: UInt8 = 0x2E
-        public static let fifoSource: UInt8 = 0x2F
-    }
-    public static let partID: UInt8 = 0x33
-    public static let fifoDepth = 32
+    typealias Register = LIS3DH.Register
+    static let fifoDepth = LIS3DH.fifoDepth
 
     private var registers = [UInt8](repeating: 0, count: 64)
-    private var fifo = SampleFIFO(depth: 32)
+    private var fifo = SampleFIFO(depth: LIS3DH.fifoDepth)
     private var overrun = false
     private var rateStart = MonotonicInstant.zero
     private var nextSampleIndex: Int64 = 0
@@ -33,7 +24,7 @@ public final class LIS3DHModel: I2CDeviceModel {
         self.scenario = scenario
         scenarioOrigin = origin
         noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
-        registers[Int(Register.whoAmI)] = Self.partID
+        registers[Int(Register.whoAmI)] = LIS3DH.partID
         registers[Int(Register.control1)] = 0x07 // power-down, all axes enabled
     }
 
@@ -149,5 +140,11 @@ public final class LIS3DHModel: I2CDeviceModel {
         let mgPerDigit: Double = fs == 0 ? 1 : fs == 1 ? 2 : fs == 2 ? 4 : 12
         let digits = min(max((g * 1000 / mgPerDigit).rounded(), -2048), 2047)
         return Int16(digits) << 4
+    }
+}
+
+extension LIS3DH: SimulatedI2CPart {
+    public static func makeModel(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) -> any I2CDeviceModel {
+        LIS3DHModel(scenario: scenario, origin: origin, seed: seed)
     }
 }

@@ -26,10 +26,12 @@ public struct MachineScenario: Sendable, Equatable {
     public var rampDurationSeconds: Double
     public var rampFactor: Double
 
-    public init(seed: UInt64 = 1, shaftRPM: Double = 1480, unbalanceG: Double = 0.025, misalignmentG: Double = 0.008,
-                bearingDefectHz: Double = 87.3, bearingDefectG: Double = 0.006, noiseG: Double = 0.004,
-                temperatureC: Double = 42, temperatureDriftCPerMinute: Double = 0,
-                rampStartSeconds: Double = 0, rampDurationSeconds: Double = 0, rampFactor: Double = 1) {
+    /// Every parameter is given: a board's machine comes from its profile (`SimulationSpec.defaults`
+    /// fills what the profile leaves out), a test's from the test.
+    public init(seed: UInt64, shaftRPM: Double, unbalanceG: Double, misalignmentG: Double,
+                bearingDefectHz: Double, bearingDefectG: Double, noiseG: Double,
+                temperatureC: Double, temperatureDriftCPerMinute: Double,
+                rampStartSeconds: Double, rampDurationSeconds: Double, rampFactor: Double) {
         self.seed = seed
         self.shaftRPM = shaftRPM
         self.unbalanceG = unbalanceG

@@ -57,7 +57,7 @@ public final class SimulatedModbusClient: ModbusClient {
         guard !table.isBitTable, (1...modbusMaximumRegisterCount).contains(buffer.count) else {
             throw HALError(.invalidArgument, code: 22, operation: "modbus read registers")
         }
-        let reply = try exchange(unit: unit, pdu: [table.rawValue, UInt8(address >> 8), UInt8(address & 0xFF), 0, UInt8(buffer.count)],
+        let reply = try exchange(unit: unit, pdu: [table.functionCode, UInt8(address >> 8), UInt8(address & 0xFF), 0, UInt8(buffer.count)],
                                  operation: "modbus read registers")
         guard reply.count == 2 + 2 * buffer.count, reply[1] == UInt8(2 * buffer.count) else {
             throw HALError(.badData, operation: "modbus read registers")
@@ -70,7 +70,7 @@ public final class SimulatedModbusClient: ModbusClient {
             throw HALError(.invalidArgument, code: 22, operation: "modbus read bits")
         }
         let n = buffer.count
-        let reply = try exchange(unit: unit, pdu: [table.rawValue, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(n >> 8), UInt8(n & 0xFF)],
+        let reply = try exchange(unit: unit, pdu: [table.functionCode, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(n >> 8), UInt8(n & 0xFF)],
                                  operation: "modbus read bits")
         guard reply.count == 2 + (n + 7) / 8 else { throw HALError(.badData, operation: "modbus read bits") }
         for i in 0..<n { buffer[i] = reply[2 + i / 8] >> (i % 8) & 1 }

@@ -1,20 +1,14 @@
 import VigilBase
+import VigilParts
 
 /// A register-level model of the TI TMP102 temperature sensor (datasheet SBOS397): a pointer
 /// register selecting temperature, configuration, T_LOW and T_HIGH, each 16 bits sent MSB first.
 /// The temperature register updates only at the conversion rate the configuration selects
 /// (0.25, 1, 4 or 8 Hz), with the 12-bit, 0.0625 °C/LSB left-justified format.
 public final class TMP102Model: I2CDeviceModel {
-    public enum Register {
-        public static let temperature: UInt8 = 0
-        public static let configuration: UInt8 = 1
-        public static let lowLimit: UInt8 = 2
-        public static let highLimit: UInt8 = 3
-    }
-    /// Configuration at power-up: 4 Hz conversions, comparator mode, 12-bit.
-    public static let resetConfiguration: UInt16 = 0x60A0
+    typealias Register = TMP102.Register
 
-    private var words: [UInt16] = [0, resetConfiguration, 0x4B00, 0x5000]
+    private var words: [UInt16] = [0, TMP102.resetConfiguration, 0x4B00, 0x5000]
     private var lastConversion: MonotonicInstant?
     private let scenario: MachineScenario
     private let origin: MonotonicInstant
@@ -61,5 +55,11 @@ public final class TMP102Model: I2CDeviceModel {
         let celsius = scenario.temperature(atSeconds: Double(now.nanoseconds(since: origin)) / 1e9) + offsetC
         let counts = Int16(min(max((celsius / 0.0625).rounded(), -2048), 2047))
         words[0] = UInt16(bitPattern: counts << 4)
+    }
+}
+
+extension TMP102: SimulatedI2CPart {
+    public static func makeModel(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) -> any I2CDeviceModel {
+        TMP102Model(scenario: scenario, origin: origin)
     }
 }

@@ -22,7 +22,7 @@ public final class UDPUplink: Uplink {
     public var description: String { "udp \(host):\(port)" }
     public var isConnected: Bool { fd >= 0 }
 
-    public func connect(birth: OutgoingFrame, death: OutgoingFrame) throws(UplinkError) {
+    public func connect(birth: Frame, death: Frame) throws(UplinkError) {
         if fd >= 0 { close(fd); fd = -1 }
         var hints = addrinfo()
         hints.ai_socktype = Int32(SOCK_DGRAM.rawValue)
@@ -41,11 +41,12 @@ public final class UDPUplink: Uplink {
         _ = try send([birth])
     }
 
-    public func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int {
+    public func send(_ frames: [Frame]) throws(UplinkError) -> Int {
         var sent = 0
         for f in frames {
-            let n = f.bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
-            if n != f.bytes.count {
+            let bytes = try f.wireBytes()
+            let n = bytes.withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n != bytes.count {
                 if sent == 0 { throw UplinkError("UDP gateway \(host):\(port): \(String(cString: strerror(errno)))") }
                 break
             }
@@ -54,7 +55,7 @@ public final class UDPUplink: Uplink {
         return sent
     }
 
-    public func disconnect(death: OutgoingFrame?) {
+    public func disconnect(death: Frame?) {
         if let death, fd >= 0 { _ = try? send([death]) }
         if fd >= 0 { close(fd) }
         fd = -1
@@ -75,7 +76,7 @@ public final class FileUplink: Uplink {
     public var description: String { "file \(path)" }
     public var isConnected: Bool { fd >= 0 }
 
-    public func connect(birth: OutgoingFrame, death: OutgoingFrame) throws(UplinkError) {
+    public func connect(birth: Frame, death: Frame) throws(UplinkError) {
         if path == "-" {
             fd = 1
         } else {
@@ -85,11 +86,12 @@ public final class FileUplink: Uplink {
         _ = try send([birth])
     }
 
-    public func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int {
+    public func send(_ frames: [Frame]) throws(UplinkError) -> Int {
         var sent = 0
         for f in frames {
-            let n = f.bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n != f.bytes.count {
+            let bytes = try f.wireBytes()
+            let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+            if n != bytes.count {
                 if sent == 0 { throw UplinkError("frame file \(path): \(String(cString: strerror(n < 0 ? errno : ENOSPC)))") }
                 break
             }
@@ -98,7 +100,7 @@ public final class FileUplink: Uplink {
         return sent
     }
 
-    public func disconnect(death: OutgoingFrame?) {
+    public func disconnect(death: Frame?) {
         if let death, fd >= 0 { _ = try? send([death]) }
         if fd > 2 { close(fd) }
         fd = -1

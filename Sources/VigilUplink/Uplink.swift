@@ -7,18 +7,10 @@ public struct UplinkError: Error, Sendable, CustomStringConvertible {
     public var description: String { message }
 }
 
-/// A frame on its way out: its type decides topic and QoS, its bytes are final.
-public struct OutgoingFrame: Sendable {
-    public var type: FrameType
-    public var bytes: [UInt8]
-    public init(type: FrameType, bytes: [UInt8]) {
-        self.type = type
-        self.bytes = bytes
-    }
-}
-
-/// A transport that carries frames to a gateway. Adding one is one type conforming to this and
-/// one line in `UplinkFactory.make`.
+/// A transport that carries frames to a gateway, in its own encoding: it is given decoded frames
+/// (as the spool holds them, already checked) and renders them as its wire needs (vigil's compact
+/// frames, another standard's messages). Adding one is one type conforming to this and one line
+/// in the agent's `UplinkFactory` (docs/adding-an-uplink.md).
 ///
 /// Calls come from the uplink thread only. `send` returns how many frames from the start of the
 /// batch were delivered as far as the transport can tell (PUBACK for MQTT QoS 1, written for the
@@ -29,10 +21,17 @@ public protocol Uplink: AnyObject {
     var isConnected: Bool { get }
     /// Connects. `birth` is sent first on the new connection; `death` is left as the will where
     /// the transport has one.
-    func connect(birth: OutgoingFrame, death: OutgoingFrame) throws(UplinkError)
-    func send(_ frames: [OutgoingFrame]) throws(UplinkError) -> Int
+    func connect(birth: Frame, death: Frame) throws(UplinkError)
+    func send(_ frames: [Frame]) throws(UplinkError) -> Int
     /// Sends `death` where the transport can (a clean stop), then closes.
-    func disconnect(death: OutgoingFrame?)
+    func disconnect(death: Frame?)
     /// True once after the gateway asked for a new birth (MQTT `…/cmd/rebirth`).
     func takeRebirthRequest() -> Bool
+}
+
+extension Frame {
+    /// The frame in vigil's own wire format, for the uplinks that carry it as it is.
+    func wireBytes() throws(UplinkError) -> [UInt8] {
+        do { return try encoded() } catch { throw UplinkError("\(header.type.name) frame \(header.sequence) cannot be encoded: \(error)") }
+    }
 }

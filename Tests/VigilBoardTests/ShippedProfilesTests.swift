@@ -6,6 +6,7 @@ import Foundation
 import Testing
 import TestSupport
 import VigilBase
+import VigilParts
 @testable import VigilBoard
 
 @Suite struct ShippedProfilesTests {

@@ -11,6 +11,7 @@ import VigilInterlock
 import VigilLoop
 import VigilRuntime
 import VigilSimulation
+import VigilBoardSimulated
 import VigilUplink
 @testable import VigilAgent
 
@@ -61,8 +62,9 @@ enum RecordedRun {
         let clock = SimulationClock.manual()
         let modbusClock = SimulationClock.manual()
         let board = SimulatedBoard(loaded, clock: clock, modbusClock: modbusClock)
-        let cycle = try board.makeCycle(loaded)
-        let workers = board.makeModbusWorkers(loaded, cycle: cycle)
+        let node = try NodeAssembly.assemble(on: board)
+        let cycle = node.cycle
+        let workers = node.modbusWorkers
         try cycle.startSensors()
         let directory = TestPaths.makeTemporaryDirectory("vigil-recorded")
         defer { TestPaths.removeTree(directory) }
@@ -80,11 +82,11 @@ enum RecordedRun {
         producer.birthDelivered()
 
         let chip = board.chips["sim"]!
-        let accelerometer = board.accelerometers["bearing"]!
+        let accelerometer = board.model("bearing", as: ADXL345Model.self)!
         let period: Int64 = 1_000_000
         for index in 0..<Int64(seconds * 1000) {
             switch index {
-            case 3_000, 17_000, 22_000, 28_000: cycle.resetRequest.store(true, ordering: .releasing)
+            case 3_000, 17_000, 22_000, 28_000: cycle.requestReset()
             case 10_000: accelerometer.vibrationFactor = 3
             case 14_000: accelerometer.vibrationFactor = 6
             case 18_000: accelerometer.vibrationFactor = 1

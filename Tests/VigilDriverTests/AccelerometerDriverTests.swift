@@ -9,7 +9,7 @@ import VigilSimulation
 /// the test moves: FIFO fill rate, overrun, scaling, the part-ID check and every bus fault.
 @Suite struct AccelerometerDriverTests {
     let clock = SimulationClock.manual()
-    let scenario = MachineScenario(seed: 3, noiseG: 0.002)
+    let scenario = MachineScenario.testMachine(seed: 3, noiseG: 0.002)
 
     func makeADXL(at address: UInt8 = 0x53) -> (SimulatedI2CBus, ADXL345Model) {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
@@ -19,7 +19,7 @@ import VigilSimulation
     }
 
     /// Drains every `periodMs` for `seconds`; returns all samples and whether any drain overran.
-    func run(_ sensor: some Accelerometer, seconds: Double, periodMs: Int64) throws(HALError) -> ([AccelerationSample], Bool) {
+    func run(_ sensor: AccelerometerDriver<SimulatedI2CBus>, seconds: Double, periodMs: Int64) throws(HALError) -> ([AccelerationSample], Bool) {
         var all: [AccelerationSample] = []
         var overrun = false
         var buffer = [AccelerationSample](repeating: .zero, count: 32)
@@ -35,7 +35,7 @@ import VigilSimulation
 
     @Test func adxl345DeliversEverySampleAt3200HzWithoutOverrun() throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         let (samples, overrun) = try run(sensor, seconds: 1, periodMs: 1)
         #expect(!overrun)
@@ -51,7 +51,7 @@ import VigilSimulation
 
     @Test func adxl345SpectrumShowsTheShaftSpeed() throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 2)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 2)
         try sensor.start()
         let (samples, _) = try run(sensor, seconds: 1.4, periodMs: 2)
         let config = VibrationAnalysisConfig(blockLength: 4096, sampleRateHz: 3200, fullScaleG: sensor.fullScaleG,
@@ -67,7 +67,7 @@ import VigilSimulation
 
     @Test func adxl345ReportsOverrunWhenDrainedTooRarely() throws {
         let (bus, model) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         let (samples, overrun) = try run(sensor, seconds: 0.05, periodMs: 25) // 80 samples per visit
         #expect(overrun)
@@ -78,7 +78,7 @@ import VigilSimulation
     @Test func adxl345RefusesAnotherPartAtItsAddress() throws {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
         bus.attach(LIS3DHModel(scenario: scenario, origin: clock.now, seed: 1), at: 0x53)
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         let error = #expect(throws: HALError.self) { try sensor.start() }
         #expect(error?.kind == .badData)
         #expect(error?.description.contains("adxl345 part id") == true)
@@ -86,14 +86,14 @@ import VigilSimulation
 
     @Test func adxl345RejectsRatesAndRangesThePartLacks() {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
-        #expect(throws: HALError.self) { try ADXL345(bus: bus, sampleRateHz: 3000, rangeG: 16) }
-        #expect(throws: HALError.self) { try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 6) }
+        #expect(throws: HALError.self) { try ADXL345Driver(bus: bus, sampleRateHz: 3000, rangeG: 16) }
+        #expect(throws: HALError.self) { try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 6) }
     }
 
     @Test(arguments: [I2CFault.unplugged, .timeout])
     func adxl345BusFaultsBecomeTypedErrors(fault: I2CFault) throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         bus.inject(fault, at: 0x53)
         var buffer = [AccelerationSample](repeating: .zero, count: 32)
@@ -110,7 +110,7 @@ import VigilSimulation
 
     @Test func adxl345GarbageIsDetectedNeverTrusted() throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         bus.inject(.garbage, at: 0x53)
         var failures = 0
@@ -130,7 +130,7 @@ import VigilSimulation
 
     @Test func adxl345StuckOutputIsAFault() throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         clock.advance(byNanoseconds: 3_000_000)
         bus.inject(.stuck, at: 0x53)
@@ -145,7 +145,7 @@ import VigilSimulation
 
     @Test func adxl345SlowBusStillReadsButTakesLonger() throws {
         let (bus, _) = makeADXL()
-        let sensor = try ADXL345(bus: bus, sampleRateHz: 3200, rangeG: 16)
+        let sensor = try ADXL345Driver(bus: bus, sampleRateHz: 3200, rangeG: 16)
         try sensor.start()
         bus.inject(.slow(nanoseconds: 300_000), at: 0x53)
         clock.advance(byNanoseconds: 2_000_000)
@@ -159,7 +159,7 @@ import VigilSimulation
     @Test func lis3dhDeliversSamplesAt1344Hz() throws {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
         bus.attach(LIS3DHModel(scenario: scenario, origin: clock.now, seed: 4), at: 0x18)
-        let sensor = try LIS3DH(bus: bus, sampleRateHz: 1344, rangeG: 4)
+        let sensor = try LIS3DHDriver(bus: bus, sampleRateHz: 1344, rangeG: 4)
         try sensor.start()
         let (samples, overrun) = try run(sensor, seconds: 1, periodMs: 5)
         #expect(!overrun)
@@ -172,7 +172,7 @@ import VigilSimulation
 
     @Test func lis3dhRefusesAnADXL345() throws {
         let (bus, _) = makeADXL(at: 0x18)
-        let sensor = try LIS3DH(bus: bus, sampleRateHz: 400, rangeG: 2)
+        let sensor = try LIS3DHDriver(bus: bus, sampleRateHz: 400, rangeG: 2)
         let error = #expect(throws: HALError.self) { try sensor.start() }
         #expect(error?.kind == .badData)
         #expect(error?.code == 0) // ADXL345 register 0x0F reads 0

@@ -7,7 +7,7 @@ import VigilSimulation
 /// Register-map decoding, request planning, the simulated RS-485 line's faults and the poller's
 /// back-off.
 @Suite struct ModbusDriverTests {
-    func decode(_ type: ModbusPoint.ValueType, _ order: ModbusPoint.ByteOrder, _ words: [UInt16], scale: Double = 1, offset: Double = 0) -> Double? {
+    func decode(_ type: ModbusValueType, _ order: ModbusByteOrder, _ words: [UInt16], scale: Double = 1, offset: Double = 0) -> Double? {
         let p = ModbusPoint(table: .holdingRegisters, address: 0, type: type, order: order, scale: scale, offset: offset)
         return words.withUnsafeBufferPointer { p.decode($0) }
     }

@@ -85,7 +85,7 @@ import VigilSimulation
         // The driver-enable line is a simulated GPIO output here: it must pulse around every request.
         let chip = SimulatedGPIOChip(label: "sim", lineNames: ["DE"], clock: .system())
         let de = try chip.requestOutput(offset: 0, consumer: "vigil", settings: .init())
-        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1,
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: .none, dataBits: 8, stopBits: 1,
                                            direction: .gpio(de, turnaroundMicroseconds: 100))
         let device = ModbusDevice(unit: 1, points: Self.mixedPoints(), timeoutNanoseconds: 1_000_000_000, retries: 1, maximumGap: 2)
         check(device, client)
@@ -96,7 +96,7 @@ import VigilSimulation
 
     @Test func rtuExceptionThenRecovery() throws {
         let peer = try SerialPeer(mode: "rtu")
-        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: .none, dataBits: 8, stopBits: 1, direction: .auto)
         client.responseTimeoutNanoseconds = 300_000_000
         var words = [UInt16](repeating: 0, count: 4)
         // Past the end of the map: exception 2 from the peer.
@@ -115,7 +115,7 @@ import VigilSimulation
 
     @Test func rtuBadCRCWrongUnitAndSilenceFromAFaultyPeer() throws {
         let peer = try SerialPeer(mode: "faulty-rtu")
-        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+        let client = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: .none, dataBits: 8, stopBits: 1, direction: .auto)
         client.responseTimeoutNanoseconds = 500_000_000
         var words = [UInt16](repeating: 0, count: 2)
         for (unit, kind) in [(UInt8(7), HALError.Kind.crc), (8, .badData)] {
@@ -141,7 +141,7 @@ import VigilSimulation
         let peer = try SerialPeer(mode: "rtu")
         // A pty has no RS-485 mode: the profile demanded it, so opening must fail and say why.
         let error = #expect(throws: HALError.self) {
-            _ = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .kernel)
+            _ = try LinuxModbusClient(rtuDevice: peer.near, baud: 19200, parity: .none, dataBits: 8, stopBits: 1, direction: .kernel)
         }
         #expect(error?.kind == .unsupported)
         #expect(error?.description.contains("TIOCSRS485") == true)
@@ -164,7 +164,7 @@ import VigilSimulation
 
     @Test func aMissingPortIsNoDevice() {
         let error = #expect(throws: HALError.self) {
-            _ = try LinuxModbusClient(rtuDevice: "/dev/vigil-no-such-port", baud: 19200, parity: UInt8(ascii: "N"), dataBits: 8, stopBits: 1, direction: .auto)
+            _ = try LinuxModbusClient(rtuDevice: "/dev/vigil-no-such-port", baud: 19200, parity: .none, dataBits: 8, stopBits: 1, direction: .auto)
         }
         #expect(error?.kind == .noDevice)
     }

@@ -13,11 +13,11 @@ func stamp(_ clock: SimulationClock) -> Timestamp {
     let clock = SimulationClock.manual()
 
     @Test func tmp102ReadsTheScenarioTemperatureAtItsConversionRate() throws {
-        let scenario = MachineScenario(temperatureC: 42, temperatureDriftCPerMinute: 60) // 1 °C per second
+        let scenario = MachineScenario.testMachine(temperatureC: 42, temperatureDriftCPerMinute: 60) // 1 °C per second
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
         let model = TMP102Model(scenario: scenario, origin: clock.now)
         bus.attach(model, at: 0x48)
-        let sensor = TMP102(bus: bus)
+        let sensor = TMP102Driver(bus: bus)
         try sensor.start()
         let first = try sensor.readCelsius()
         #expect(abs(first - 42) <= 0.0625)
@@ -35,8 +35,8 @@ func stamp(_ clock: SimulationClock) -> Timestamp {
 
     @Test func tmp102FaultsAreTyped() throws {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
-        bus.attach(TMP102Model(scenario: MachineScenario(), origin: clock.now), at: 0x48)
-        let sensor = TMP102(bus: bus)
+        bus.attach(TMP102Model(scenario: MachineScenario.testMachine(), origin: clock.now), at: 0x48)
+        let sensor = TMP102Driver(bus: bus)
         try sensor.start()
         bus.inject(.unplugged, at: 0x48)
         #expect { try sensor.readCelsius() } throws: { ($0 as? HALError)?.kind == .nack }
@@ -51,8 +51,8 @@ func stamp(_ clock: SimulationClock) -> Timestamp {
 
     @Test func tmp102IdentifyRejectsAnAccelerometer() throws {
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock)
-        bus.attach(ADXL345Model(scenario: MachineScenario(), origin: clock.now, seed: 1), at: 0x48)
-        #expect { try TMP102(bus: bus).start() } throws: { ($0 as? HALError)?.kind == .badData }
+        bus.attach(ADXL345Model(scenario: MachineScenario.testMachine(), origin: clock.now, seed: 1), at: 0x48)
+        #expect { try TMP102Driver(bus: bus).start() } throws: { ($0 as? HALError)?.kind == .badData }
     }
 
     @Test func debouncedInputIgnoresBounceAndFollowsAHeldLevel() throws {

@@ -1,6 +1,7 @@
 import Testing
 import TestSupport
 import VigilBase
+import VigilFrames
 @testable import VigilInterlock
 
 /// One test per hazard the interlock must handle, on a small node: a permissive guarded by a
@@ -42,7 +43,7 @@ import VigilBase
         mutating func refresh() { for i in samples.indices { samples[i].time = t } }
         var permissive: Bool { interlock.outputs[0] }
         var warning: Bool { interlock.outputs[1] }
-        func events(_ kind: InterlockEvent.Kind) -> [InterlockEvent] { interlock.events.filter { $0.kind == kind } }
+        func events(_ kind: EventKind) -> [InterlockEvent] { interlock.events.filter { $0.kind == kind } }
     }
 
     @Test func startUpHoldsTheSafeStateUntilAResetWithHealthyInputs() {

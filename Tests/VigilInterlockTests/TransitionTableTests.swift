@@ -1,5 +1,6 @@
 import Testing
 import VigilBase
+import VigilFrames
 @testable import VigilInterlock
 
 /// Every rule state × every input class × reset, written out by hand from the specification,

@@ -6,7 +6,10 @@ import VigilInterlock
 import VigilLoop
 import VigilRuntime
 import VigilSimulation
+import VigilBoardSimulated
+import VigilAgent
 import Synchronization
+import VigilFrames
 
 /// The whole node cycle on the simulator board, stepped one period at a time on a manual clock:
 /// the same drivers, interlock and outputs the agent runs, against register-level device models.
@@ -16,8 +19,11 @@ final class SimulatedNode {
     /// The Modbus thread's own time line, kept level with the loop's.
     let modbusClock = SimulationClock.manual()
     let board: SimulatedBoard
-    let cycle: NodeCycle<SimulatedPlatform>
+    let cycle: NodeCycle<SimulatedBoard>
     let workers: [ModbusWorker<SimulatedModbusClient>]
+    /// The loop body the agent runs (the cycle specialised for this board): every test steps the
+    /// shipped call path.
+    let body: NodeLoopBody<SimulatedBoard>
     var index: Int64 = 0
     let period: Int64 = 1_000_000
 
@@ -26,8 +32,10 @@ final class SimulatedNode {
         edit?(&text)
         loaded = try BoardProfileLoader.load(bytes: Array(text.utf8), path: profile)
         board = SimulatedBoard(loaded, clock: clock, modbusClock: modbusClock)
-        cycle = try board.makeCycle(loaded)
-        workers = board.makeModbusWorkers(loaded, cycle: cycle)
+        let node = try NodeAssembly.assemble(on: board)
+        cycle = node.cycle
+        workers = node.modbusWorkers
+        body = NodeLoopBody(node.cycle)
         try cycle.startSensors()
     }
 
@@ -40,7 +48,7 @@ final class SimulatedNode {
     func step(_ count: Int, modbus: Bool = true) {
         for _ in 0..<count {
             let now = clock.now
-            cycle.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true))
+            body.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true))
             index += 1
             if modbus && index % 100 == 0 {
                 let lag = clock.now.nanoseconds(since: modbusClock.now)
@@ -55,9 +63,12 @@ final class SimulatedNode {
 
     /// Presses the local reset (restart prevention: the permissive needs one after start-up).
     func pressReset() {
-        cycle.resetRequest.store(true, ordering: .releasing)
+        cycle.requestReset()
         step(1)
     }
+
+    /// The simulated accelerometer behind sensor `name`.
+    func accelerometer(_ name: String = "bearing") -> ADXL345Model { board.model(name, as: ADXL345Model.self)! }
 }
 
 @Suite(.serialized) struct SimulatedNodeTests {
@@ -131,7 +142,7 @@ final class SimulatedNode {
         node.step(2000)
         node.pressReset()
         #expect(node.output("RUN_PERMIT"))
-        node.board.accelerometers["bearing"]!.vibrationFactor = 6 // ≈ 6.7 mm/s: zone D
+        node.accelerometer().vibrationFactor = 6 // ≈ 6.7 mm/s: zone D
         node.step(4000)
         #expect(node.value("bearing.x.velocity_rms").value > 4.5)
         #expect(node.output("RUN_PERMIT") == false)
@@ -153,5 +164,57 @@ final class SimulatedNode {
         // on_fault = "warn": the lamp comes on, the machine keeps running.
         #expect(node.output("WARN_LAMP"))
         #expect(node.output("RUN_PERMIT"))
+    }
+
+    @Test func theLoopPublishesWhatItDidWithEachResetRequest() throws {
+        let node = try SimulatedNode()
+        node.step(1)
+        // No rule has seen a healthy input yet: the reset is taken, the permissive stays off.
+        let early = node.cycle.requestReset()
+        #expect(node.cycle.resetOutcome(of: early) == nil, "answered before the loop ran")
+        node.step(1)
+        #expect(node.cycle.resetOutcome(of: early) == .notArmed)
+        node.step(2000)
+        let healthy = node.cycle.requestReset()
+        node.step(1)
+        #expect(node.cycle.resetOutcome(of: healthy) == .armed)
+        #expect(node.output("RUN_PERMIT"))
+        node.accelerometer().vibrationFactor = 6
+        node.step(4000)
+        let tripped = node.cycle.requestReset()
+        node.step(1)
+        #expect(node.cycle.resetOutcome(of: tripped) == .refused)
+        #expect(node.cycle.publishedSummary().state == .tripped)
+        #expect(node.cycle.publishedSummary().reset == .refused)
+    }
+
+    /// Order bands are computed against the shaft speed the profile names for that sensor
+    /// (`rpm_channel`), not the first tachometer the node has.
+    @Test func orderBandsFollowTheProfilesRPMChannel() throws {
+        let node = try SimulatedNode { text in
+            text = text.replacing("\"TACHO\", \"RS485_DE\"]", with: "\"TACHO\", \"RS485_DE\", \"AUX_TACHO\"]")
+            text = text.replacing("bands = { mode = \"fixed\", count = 32, from_hz = 0, to_hz = 1250 }",
+                                  with: "bands = { mode = \"orders\", count = 4, rpm_channel = \"aux.rpm\" }")
+            text = text.replacing("max_rpm = 3600\n", with: """
+                max_rpm = 3600
+
+                [[sensors]]
+                name = "aux"
+                type = "tachometer"
+                line = { chip = "sim", line = "AUX_TACHO" }
+                pulses_per_revolution = 1
+                max_rpm = 3600
+
+                """)
+        }
+        // The auxiliary shaft turns at half the fan's speed: the fan's 1× tone (24.67 Hz) is
+        // its 2× order, in band 1 (1.5–2.5 orders); against the fan's own shaft it is band 0.
+        try node.chip.setPulseTrain("AUX_TACHO", hz: 1480.0 / 60 / 2)
+        node.step(4000)
+        #expect(abs(node.value("aux.rpm").value - 740) < 1)
+        let spectrum = node.cycle.spectra[0].read()
+        #expect(spectrum.orderBands && spectrum.blocks > 0)
+        let strongest = spectrum.bandRMSG.indices.max { spectrum.bandRMSG[$0] < spectrum.bandRMSG[$1] }
+        #expect(strongest == 1, "bands \(spectrum.bandRMSG)")
     }
 }

@@ -5,17 +5,17 @@ import Testing
 import TestSupport
 import VigilBase
 import VigilFrames
+import VigilHAL
 import VigilHALLinux
 @testable import VigilUplink
 
 /// The UDP and serial uplinks, each against a real peer: a UDP socket on 127.0.0.1, and the far
 /// end of a socat pseudo-terminal pair read through `LinuxSerialPort`.
 @Suite(.serialized) struct DatagramAndSerialUplinkTests {
-    func frames(_ n: Int) -> [OutgoingFrame] {
+    func frames(_ n: Int) -> [Frame] {
         (0..<n).map { i in
-            let f = Frame(header: FrameHeader(type: .data, session: 9, sequence: UInt32(i), wallClockMilliseconds: 0, monotonicMilliseconds: 0, clockSync: .unknown),
+            Frame(header: FrameHeader(type: .data, session: 9, sequence: UInt32(i), wallClockMilliseconds: 0, monotonicMilliseconds: 0, clockSync: .unknown),
                           body: .data([DataValue(channel: 1, quality: [], raw: Int64(i) * 1000), DataValue(channel: 2, quality: .stale, raw: 0)]))
-            return OutgoingFrame(type: .data, bytes: try! f.encoded())
         }
     }
 
@@ -56,7 +56,8 @@ import VigilHALLinux
         defer { pair.signal(SIGKILL); _ = pair.finish(timeoutSeconds: 5) }
         #expect(pair.waitForOutput(timeoutSeconds: 10) { $0.contains("starting data transfer") })
         let gateway = try LinuxSerialPort(path: "\(dir)/gateway", baud: 115_200)
-        let uplink = SerialUplink(device: "\(dir)/node", baud: 115_200, framing: framing)
+        let node = "\(dir)/node"
+        let uplink = SerialUplink(device: node, baud: 115_200, framing: framing) { () throws(HALError) in try LinuxSerialPort(path: node, baud: 115_200) }
         let batch = frames(50)
         try uplink.connect(birth: batch[0], death: batch[0])
         #expect(try uplink.send(Array(batch[1...])) == 49)
@@ -72,7 +73,8 @@ import VigilHALLinux
         }
         #expect(decoded.map(\.header.sequence) == (0..<50).map { UInt32($0) })
         #expect(deframer.damaged == 0)
-        let missing = SerialUplink(device: "\(dir)/no-such-tty", baud: 9600, framing: framing)
+        let missingPath = "\(dir)/no-such-tty"
+        let missing = SerialUplink(device: missingPath, baud: 9600, framing: framing) { () throws(HALError) in try LinuxSerialPort(path: missingPath, baud: 9600) }
         do {
             try missing.connect(birth: batch[0], death: batch[0])
             Issue.record("opened a missing device")

@@ -10,7 +10,7 @@ import VigilFrames
 /// The MQTT uplink against a real mosquitto on loopback: topics and QoS, the will as death, TLS
 /// with a test CA and client certificates, and a wrong certificate refused with a clear error.
 @Suite(.serialized) struct MQTTUplinkTests {
-    static func frame(_ type: FrameType, _ seq: UInt32) -> OutgoingFrame {
+    static func frame(_ type: FrameType, _ seq: UInt32) -> Frame {
         let body: FrameBody
         switch type {
         case .birth: body = .birth(BirthBody(firmware: "test", asset: "a/b/c/d/e", profileName: "t", profileHash: [], channels: []))
@@ -18,15 +18,13 @@ import VigilFrames
         case .event: body = .event(EventBody(kind: 3, reason: 0, rule: 0, channel: 1, value: 5, limit: 4.5))
         default: body = .data([DataValue(channel: 1, quality: [], raw: Int64(seq))])
         }
-        let f = Frame(header: FrameHeader(type: type, session: 42, sequence: seq, wallClockMilliseconds: 0, monotonicMilliseconds: seq, clockSync: .unknown), body: body)
-        return OutgoingFrame(type: type, bytes: try! f.encoded())
+        return Frame(header: FrameHeader(type: type, session: 42, sequence: seq, wallClockMilliseconds: 0, monotonicMilliseconds: seq, clockSync: .unknown), body: body)
     }
 
     func settings(_ broker: String, tls: TestCertificates? = nil, client: (String, String)? = nil) -> MQTTSettings {
-        var s = MQTTSettings(broker: broker, clientID: "vigil-test-\(getpid())-\(Int.random(in: 0..<1_000_000))", topicBase: "vigil/site/node", version: 5,
-                             keepAliveSeconds: 10, dataQoS: 1, caFile: tls?.ca, certificateFile: client?.0, keyFile: client?.1)
-        s.connectTimeoutMilliseconds = 3000
-        return s
+        let connection = MQTTConnection(broker: broker, clientID: "vigil-test-\(getpid())-\(Int.random(in: 0..<1_000_000))", version: 5,
+                                        keepAliveSeconds: 10, connectTimeoutMilliseconds: 3000, caFile: tls?.ca, certificateFile: client?.0, keyFile: client?.1)
+        return MQTTSettings(connection: connection, topicBase: "vigil/site/node", dataQoS: 1)
     }
 
     @Test func framesArriveInOrderOnTheirTopics() throws {

@@ -100,13 +100,12 @@ enum FramesBenchmark {
         }
         LoopBenchmark.sleepSeconds(0.5)
         func rate(version: Int32) -> Double? {
-            let uplink = MQTTUplink(MQTTSettings(broker: "tcp://127.0.0.1:\(port)", clientID: "vigil-bench-\(version)", topicBase: "vigil/bench/node",
-                                                 version: version, keepAliveSeconds: 30, dataQoS: 1))
-            let s = snapshot()
-            let frame = OutgoingFrame(type: .data, bytes: try! s.data.encoded())
+            let uplink = MQTTUplink(MQTTSettings(connection: MQTTConnection(broker: "tcp://127.0.0.1:\(port)", clientID: "vigil-bench-\(version)", version: version),
+                                                 topicBase: "vigil/bench/node", dataQoS: 1))
+            let frame = snapshot().data
             do { try uplink.connect(birth: frame, death: frame) } catch { print("# frames: \(error)"); return nil }
             let total = 5000
-            let batch = [OutgoingFrame](repeating: frame, count: 32)
+            let batch = [Frame](repeating: frame, count: 32)
             let t0 = LoopBenchmark.monotonicNanoseconds()
             var sent = 0
             while sent < total { sent += (try? uplink.send(batch)) ?? 0 }

@@ -5,6 +5,8 @@ import VigilBoard
 import VigilLoop
 import VigilRuntime
 import VigilSimulation
+import VigilAgent
+import VigilBoardSimulated
 
 /// The node's real-time loop at 1 kHz on the simulator board for 20 s, with Debian's cyclictest
 /// (the canonical periodic loop) running alongside at the same period and priority, so the two
@@ -23,17 +25,18 @@ enum LoopBenchmark {
         let loaded: LoadedProfile
         do { loaded = try BoardProfileLoader.load(bytes: Array(text.utf8), path: "simulator.toml") } catch { fail("\(error)") }
         let board = SimulatedBoard(loaded, clock: .system())
-        let cycle: NodeCycle<SimulatedPlatform>
+        let node: Node<SimulatedBoard>
         do {
-            cycle = try board.makeCycle(loaded)
-            try cycle.startSensors()
+            node = try NodeAssembly.assemble(on: board)
+            try node.cycle.startSensors()
         } catch { fail("\(error)") }
-        let workers = board.makeModbusWorkers(loaded, cycle: cycle)
+        let cycle = node.cycle
+        let workers = node.modbusWorkers
         workers.forEach { $0.start() }
 
         let priority = loaded.profile.realtime.priority
         let loop = PeriodicLoop(configuration: LoopConfiguration(periodNanoseconds: Int64(periodMicroseconds) * 1000, priority: priority,
-                                                                 lockMemory: true, warmUpCycles: 200), body: cycle)
+                                                                 lockMemory: true, warmUpCycles: 200), body: NodeLoopBody(cycle))
         // cyclictest alongside, same period and priority; if the kernel refuses SCHED_FIFO to us,
         // it refuses it to cyclictest too and both run on the default scheduler.
         let cyclictest = CyclictestRun(priority: priority, periodMicroseconds: periodMicroseconds, loops: seconds * 1_000_000 / periodMicroseconds)
@@ -45,7 +48,7 @@ enum LoopBenchmark {
         var latencies: [Double] = []
         sleepSeconds(3)
         for _ in 0..<10 {
-            cycle.resetRequest.store(true, ordering: .releasing)
+            cycle.requestReset()
             guard waitFor(seconds: 2, { (try? chip.physicalLevel(of: "RUN_PERMIT")) == true }) else { continue }
             sleepSeconds(0.2)
             let opened = MonotonicInstant(nanoseconds: monotonicNanoseconds())

@@ -3,52 +3,50 @@ import VigilDSP
 import VigilDrivers
 import VigilHAL
 import VigilInterlock
+import VigilParts
 
-/// One accelerometer's path through the loop: FIFO drains into per-axis rings every cycle; once
-/// per analysis interval the newest contiguous block of each axis is analysed in place and the
-/// metric channels are updated. All buffers are allocated here, at set-up.
-final class AccelerometerPipeline<Bus: I2CBus> {
-    /// Metric channels per axis, in catalog order.
-    static var metricsPerAxis: Int { 8 }
-
+/// One accelerometer in the node cycle: its FIFO drained into per-axis rings every cycle; once
+/// per analysis interval the newest contiguous block of each axis analysed in place and its
+/// metric channels written. All buffers are allocated here, at set-up.
+final class AccelerometerSlot<Bus: I2CBus> {
     let name: String
     let driver: AccelerometerDriver<Bus>
     let analyzer: VibrationAnalyzer
     /// 0 = x, 1 = y, 2 = z for each analysed axis.
     let axes: [Int]
-    /// Index of each analysed axis's first metric channel.
-    let channelBases: [Int]
+    /// Per analysed axis, every metric with the catalog index of its channel, in catalog order.
+    let metricChannels: [[(metric: VibrationMetric, channel: Int)]]
+    /// The shaft-speed channel order bands are computed against (the profile's `rpm_channel`).
+    let rpmChannel: Int?
     let blockLength: Int
     let intervalNanoseconds: Int64
-    private var fifo: [AccelerationSample]
+    var fifo: [AccelerationSample]
     /// Three rings of Q15 samples, each `blockLength` long, written at `cursor`.
-    private var rings: [Q15]
-    private var cursor = 0
+    var rings: [Q15]
+    var cursor = 0
     /// Contiguous samples in the rings since the last gap (capped at `blockLength`).
-    private var contiguous = 0
-    private var block: [Q15]
-    private var metrics: [AxisMetrics]
-    private var nextAnalysis: MonotonicInstant = .zero
-    private var clipped = false
-    private(set) var consecutiveFailures = 0
-    private(set) var lastError: HALError?
+    var contiguous = 0
+    var block: [Q15]
+    var metrics: [AxisMetrics]
+    var nextAnalysis: MonotonicInstant = .zero
+    var clipped = false
+    var health = SensorHealth(limit: SensorHealth.i2cFailureLimit)
     /// Samples lost to FIFO overruns (blocks restart after one).
-    private(set) var overruns = 0
+    var overruns = 0
     /// Blocks analysed since start.
-    private(set) var blocksAnalysed = 0
-    /// The band RMS values of the newest block, per analysed axis (for spectrum frames).
-    var bandRMS: [[Double]] { metrics.map(\.bandRMSG) }
-    var latestMetrics: [AxisMetrics] { metrics }
+    var blocksAnalysed = 0
     /// One per analysed axis, for status readers and spectrum frames.
     let spectra: [SpectrumSlot]
 
-    init(name: String, driver: AccelerometerDriver<Bus>, config: VibrationAnalysisConfig, axes: [Int], channelBases: [Int],
-         intervalNanoseconds: Int64) throws(DSPError) {
+    /// - Parameter metricChannels: per analysed axis, the channel of every ``VibrationMetric``.
+    init(name: String, driver: AccelerometerDriver<Bus>, config: VibrationAnalysisConfig, axes: [Int],
+         metricChannels: [[(metric: VibrationMetric, channel: Int)]], rpmChannel: Int?, intervalNanoseconds: Int64) throws(DSPError) {
         self.name = name
         self.driver = driver
         analyzer = try VibrationAnalyzer(config)
         self.axes = axes
-        self.channelBases = channelBases
+        self.metricChannels = metricChannels
+        self.rpmChannel = rpmChannel
         blockLength = config.blockLength
         self.intervalNanoseconds = intervalNanoseconds
         fifo = Array(repeating: .zero, count: 32)
@@ -64,8 +62,12 @@ final class AccelerometerPipeline<Bus: I2CBus> {
         case .orders:
             orders = true; start = 0.5; width = 1
         }
-        spectra = channelBases.map { base in
-            SpectrumSlot(SpectrumSnapshot(channel: base + 7, metricsChannel: base, bandRMSG: [Double](repeating: 0, count: config.bands.count),
+        func channel(_ axis: [(metric: VibrationMetric, channel: Int)], _ m: VibrationMetric) -> Int {
+            axis.first { $0.metric == m }?.channel ?? 0
+        }
+        spectra = metricChannels.map { axis in
+            SpectrumSlot(SpectrumSnapshot(channel: channel(axis, .bandEnergies), metricsChannel: channel(axis, .accelerationRMS),
+                                          bandRMSG: [Double](repeating: 0, count: config.bands.count),
                                           orderBands: orders, bandStart: start, bandWidth: width,
                                           peaks: [SpectralPeak](repeating: SpectralPeak(frequencyHz: 0, amplitudeG: 0), count: config.peakCount)))
         }
@@ -73,18 +75,29 @@ final class AccelerometerPipeline<Bus: I2CBus> {
 
     func start() throws(HALError) { try driver.start() }
 
+    /// The cycle's visit: drain, then analyse when a block is due; faults after repeated failures.
+    func sample(at now: MonotonicInstant, clockQuality: Quality, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
+        if !drain() {
+            busErrors += 1
+            if health.consecutiveFailures >= health.limit { markFault(samples: samples, now: now) }
+        }
+        let shaftHz: Double? = rpmChannel.flatMap { c in
+            samples[c].quality.isDisjoint(with: .unusable) && samples[c].value > 0 ? samples[c].value / 60 : nil
+        }
+        analyseIfDue(now: now, samples: samples, clockQuality: clockQuality, shaftHz: shaftHz)
+    }
+
     /// Drains the FIFO; returns false on a bus error (counted, the block restarts).
     func drain() -> Bool {
         let result: FIFODrain
         do {
             result = try fifo.withUnsafeMutableBufferPointer { (b) throws(HALError) in try driver.drain(into: b) }
         } catch {
-            consecutiveFailures += 1
-            lastError = error
+            _ = health.failed(error)
             contiguous = 0
             return false
         }
-        consecutiveFailures = 0
+        health.succeeded()
         if result.overrun {
             // Samples were lost: a block across the gap would be a lie.
             overruns += 1
@@ -94,9 +107,9 @@ final class AccelerometerPipeline<Bus: I2CBus> {
         let n = blockLength
         for i in 0..<result.count {
             let s = fifo[i]
-            rings[cursor] = Q15(rawValue: driver.q15(s.x))
-            rings[n + cursor] = Q15(rawValue: driver.q15(s.y))
-            rings[2 * n + cursor] = Q15(rawValue: driver.q15(s.z))
+            rings[cursor] = driver.q15(s.x)
+            rings[n + cursor] = driver.q15(s.y)
+            rings[2 * n + cursor] = driver.q15(s.z)
             cursor = cursor + 1 == n ? 0 : cursor + 1
         }
         contiguous = min(n, contiguous + result.count)
@@ -122,19 +135,10 @@ final class AccelerometerPipeline<Bus: I2CBus> {
             }
             var q = metrics[k].quality.union(clockQuality)
             if clipped { q.insert(.clipped) }
-            let m = metrics[k]
-            let c = channelBases[k]
-            var energy = 0.0
-            for b in m.bandRMSG { energy += b * b }
-            samples[c] = ChannelSample(value: m.accelerationRMSG, quality: q, time: now)
-            samples[c + 1] = ChannelSample(value: m.accelerationPeakG, quality: q, time: now)
-            samples[c + 2] = ChannelSample(value: m.crestFactor, quality: q, time: now)
-            samples[c + 3] = ChannelSample(value: m.kurtosis, quality: q, time: now)
-            samples[c + 4] = ChannelSample(value: m.velocityRMS, quality: q, time: now)
-            samples[c + 5] = ChannelSample(value: m.highFrequencyRMSG, quality: q, time: now)
-            samples[c + 6] = ChannelSample(value: Double(m.zone.rawValue), quality: q, time: now)
-            samples[c + 7] = ChannelSample(value: energy.squareRoot(), quality: q, time: now)
-            spectra[k].publish(m, time: now, quality: q)
+            for (metric, channel) in metricChannels[k] {
+                samples[channel] = ChannelSample(value: metric.value(in: metrics[k]), quality: q, time: now)
+            }
+            spectra[k].publish(metrics[k], time: now, quality: q)
         }
         clipped = false
         blocksAnalysed += 1
@@ -142,10 +146,28 @@ final class AccelerometerPipeline<Bus: I2CBus> {
 
     /// Marks every metric channel of this sensor faulty (the sensor stopped answering).
     func markFault(samples: UnsafeMutableBufferPointer<ChannelSample>, now: MonotonicInstant) {
-        for c in channelBases {
-            for i in 0..<Self.metricsPerAxis {
-                samples[c + i] = ChannelSample(value: .nan, quality: .commFault, time: now)
-            }
+        for axis in metricChannels {
+            for (_, channel) in axis { samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now) }
+        }
+    }
+}
+
+extension VibrationMetric {
+    /// This metric's value in one block's analysis, in its channel's unit.
+    public func value(in m: AxisMetrics) -> Double {
+        switch self {
+        case .accelerationRMS: return m.accelerationRMSG
+        case .accelerationPeak: return m.accelerationPeakG
+        case .crestFactor: return m.crestFactor
+        case .kurtosis: return m.kurtosis
+        case .velocityRMS: return m.velocityRMS
+        case .highFrequencyAccelerationRMS: return m.highFrequencyRMSG
+        case .isoZone: return Double(m.zone.rawValue)
+        case .bandEnergies:
+            // Data frames carry the bands' total RMS; spectrum frames the bands themselves.
+            var energy = 0.0
+            for b in m.bandRMSG { energy += b * b }
+            return energy.squareRoot()
         }
     }
 }

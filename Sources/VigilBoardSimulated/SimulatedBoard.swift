@@ -1,32 +1,32 @@
-import CVigilSys
 import VigilBase
 import VigilBoard
-import VigilDrivers
 import VigilHAL
-import VigilInterlock
 import VigilLoop
+import VigilParts
+import VigilRuntime
 import VigilSimulation
-
-/// The simulated backend's types.
-public enum SimulatedPlatform: NodePlatform {
-    public typealias Bus = SimulatedI2CBus
-    public typealias Chip = SimulatedGPIOChip
-    public typealias Modbus = SimulatedModbusClient
-}
+import VigilDrivers
 
 /// A whole simulated sensor node built from a profile with `backend = "simulated"`: every bus,
 /// chip and RS-485 port the profile names, with a register-level model of each sensor on it,
 /// driven by the profile's `[simulation]` machine.
-public final class SimulatedBoard {
+public final class SimulatedBoard: NodeBoard {
+    public typealias Bus = SimulatedI2CBus
+    public typealias Chip = SimulatedGPIOChip
+    public typealias Modbus = SimulatedModbusClient
+    public typealias Serial = SimulatedSerialPort
+
+    public let loaded: LoadedProfile
     public let clock: SimulationClock
     public let scenario: MachineScenario
     public private(set) var buses: [String: SimulatedI2CBus] = [:]
     public private(set) var chips: [String: SimulatedGPIOChip] = [:]
     public private(set) var ports: [String: SimulatedModbusClient] = [:]
-    public private(set) var accelerometers: [String: ADXL345Model] = [:]
-    public private(set) var lis3dhs: [String: LIS3DHModel] = [:]
-    public private(set) var thermometers: [String: TMP102Model] = [:]
+    /// Each I2C sensor's register model, by sensor name.
+    public private(set) var models: [String: any I2CDeviceModel] = [:]
     public private(set) var modbusSlaves: [String: ModbusSlaveModel] = [:]
+    /// Serial lines opened for a serial uplink, by device.
+    public private(set) var serialLines: [String: SimulatedSerialPort] = [:]
 
     /// The clock of the simulated RS-485 ports: the loop's clock by default; tests that step the
     /// loop by hand give the ports their own, as the agent's Modbus thread has its own time line.
@@ -35,15 +35,16 @@ public final class SimulatedBoard {
     public static let manualEpochMicroseconds: Int64 = 1_795_000_000_000_000
 
     public init(_ loaded: LoadedProfile, clock: SimulationClock, modbusClock: SimulationClock? = nil) {
+        self.loaded = loaded
         self.clock = clock
         self.modbusClock = modbusClock ?? clock
         let profile = loaded.profile
-        let s = profile.simulation
+        let s = profile.simulation ?? .defaults
         scenario = MachineScenario(
-            seed: s?.seed ?? 1, shaftRPM: s?.shaftRPM ?? 1480, unbalanceG: s?.unbalanceG ?? 0.025, misalignmentG: s?.misalignmentG ?? 0.008,
-            bearingDefectHz: s?.bearingDefectHz ?? 87.3, bearingDefectG: s?.bearingDefectG ?? 0.006, noiseG: s?.noiseG ?? 0.004,
-            temperatureC: s?.temperatureC ?? 40, temperatureDriftCPerMinute: s?.temperatureDriftCPerMinute ?? 0,
-            rampStartSeconds: s?.rampStartSeconds ?? 0, rampDurationSeconds: s?.rampDurationSeconds ?? 0, rampFactor: s?.rampFactor ?? 1)
+            seed: s.seed, shaftRPM: s.shaftRPM, unbalanceG: s.unbalanceG, misalignmentG: s.misalignmentG,
+            bearingDefectHz: s.bearingDefectHz, bearingDefectG: s.bearingDefectG, noiseG: s.noiseG,
+            temperatureC: s.temperatureC, temperatureDriftCPerMinute: s.temperatureDriftCPerMinute,
+            rampStartSeconds: s.rampStartSeconds, rampDurationSeconds: s.rampDurationSeconds, rampFactor: s.rampFactor)
         let origin = clock.now
         let seed = scenario.seed
         for b in profile.i2cBuses {
@@ -55,24 +56,16 @@ public final class SimulatedBoard {
         for p in profile.serialPorts {
             ports[p.name] = SimulatedModbusClient(name: p.device, clock: self.modbusClock, baud: p.baud, seed: seed)
         }
+        for t in profile.modbusTCP {
+            ports[t.name] = SimulatedModbusClient(name: "\(t.host):\(t.port)", clock: self.modbusClock, baud: 115_200, seed: seed)
+        }
         for (i, sensor) in profile.sensors.enumerated() {
             let sensorSeed = seed &+ UInt64(i) &* 0x9E37_79B9
             switch sensor.kind {
             case .accelerometer(let a):
-                switch a.part {
-                case .adxl345:
-                    let m = ADXL345Model(scenario: scenario, origin: origin, seed: sensorSeed)
-                    buses[a.bus]?.attach(m, at: UInt8(a.address))
-                    accelerometers[sensor.name] = m
-                case .lis3dh:
-                    let m = LIS3DHModel(scenario: scenario, origin: origin, seed: sensorSeed)
-                    buses[a.bus]?.attach(m, at: UInt8(a.address))
-                    lis3dhs[sensor.name] = m
-                }
+                attachModel(of: a.part, for: sensor.name, bus: a.bus, address: a.address, origin: origin, seed: sensorSeed)
             case .temperature(let t):
-                let m = TMP102Model(scenario: scenario, origin: origin)
-                buses[t.bus]?.attach(m, at: UInt8(t.address))
-                thermometers[sensor.name] = m
+                attachModel(of: t.part, for: sensor.name, bus: t.bus, address: t.address, origin: origin, seed: sensorSeed)
             case .modbus(let m):
                 let slave = Self.modbusSensorModel(m, scenario: scenario, origin: origin)
                 ports[m.port]?.attach(slave)
@@ -86,11 +79,21 @@ public final class SimulatedBoard {
         }
     }
 
+    private func attachModel(of part: String, for sensor: String, bus: String, address: Int, origin: MonotonicInstant, seed: UInt64) {
+        guard let simulated = Parts.named(part) as? any SimulatedI2CPart.Type else { return }
+        let model = simulated.makeModel(scenario: scenario, origin: origin, seed: seed)
+        buses[bus]?.attach(model, at: UInt8(address))
+        models[sensor] = model
+    }
+
+    /// The register model of sensor `name`, as its concrete type (tests push values past limits).
+    public func model<Model: I2CDeviceModel>(_ name: String, as type: Model.Type) -> Model? { models[name] as? Model }
+
     /// A Modbus vibration/temperature sensor (QM30VT2-like): every register of the map holds the
     /// scenario's value for its channel name, encoded with the map's type, order and scale.
     static func modbusSensorModel(_ spec: ModbusDeviceSpec, scenario: MachineScenario, origin: MonotonicInstant) -> ModbusSlaveModel {
         let slave = ModbusSlaveModel(unit: UInt8(spec.unit))
-        let points = spec.registers.map { (NodeAssembly.modbusPoint($0), $0.channel) }
+        let points = spec.registers.map { (ModbusPoint($0), $0.channel) }
         func value(_ channel: String, _ t: Double) -> Double {
             if channel.contains("temperature") { return scenario.temperature(atSeconds: t) }
             if channel.contains("velocity") {
@@ -135,42 +138,40 @@ public final class SimulatedBoard {
 
     private static func split(_ v: UInt32) -> [UInt16] { [UInt16(v >> 16), UInt16(v & 0xFFFF)] }
 
-    /// Assembles the node's cycle on this board.
-    public func makeCycle(_ loaded: LoadedProfile) throws(NodeError) -> NodeCycle<SimulatedPlatform> {
-        try NodeAssembly.build(loaded, platform: SimulatedPlatform.self,
-                               bus: { (name) throws(NodeError) in
-                                   guard let b = buses[name] else { throw NodeError.profile("no simulated bus \(name)") }
-                                   return b
-                               },
-                               chip: { (name) throws(NodeError) in
-                                   guard let c = chips[name] else { throw NodeError.profile("no simulated chip \(name)") }
-                                   return c
-                               },
-                               clockSync: { .synchronized },
-                               wallClock: { [clock] in
-                                   // A manual clock is a replayable run: its wall clock is a fixed epoch plus the run's time.
-                                   clock.isManual ? WallClockTime(microsecondsSinceEpoch: SimulatedBoard.manualEpochMicroseconds + clock.now.nanoseconds / 1000)
-                                                  : WallClockTime(microsecondsSinceEpoch: vigil_realtime_ns() / 1000)
-                               })
+    // MARK: NodeBoard
+
+    public var openChips: [(name: String, chip: SimulatedGPIOChip)] { chips.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+
+    public func i2cBus(_ name: String) throws(NodeError) -> SimulatedI2CBus {
+        guard let b = buses[name] else { throw NodeError.profile("no simulated bus \(name)") }
+        return b
     }
 
-    /// The Modbus workers for this board's ports, publishing into `cycle`'s mailboxes.
-    public func makeModbusWorkers(_ loaded: LoadedProfile, cycle: NodeCycle<SimulatedPlatform>) -> [ModbusWorker<SimulatedModbusClient>] {
-        var workers: [ModbusWorker<SimulatedModbusClient>] = []
-        var mailboxIndex = 0
-        var byPort: [String: [(ModbusDevice, intervalNanoseconds: Int64, mailboxes: [Mailbox<ChannelSample>])]] = [:]
-        for a in NodeAssembly.modbusAssignments(loaded) {
-            let boxes = (0..<a.channels.count).map { cycle.modbusMailboxes[mailboxIndex + $0].mailbox }
-            mailboxIndex += a.channels.count
-            byPort[a.port, default: []].append((a.device, a.intervalNanoseconds, boxes))
-        }
-        let clock = modbusClock
-        for (port, devices) in byPort.sorted(by: { $0.key < $1.key }) {
-            guard let client = ports[port] else { continue }
-            workers.append(ModbusWorker(client: client, devices: devices, now: {
-                Timestamp(monotonic: clock.now, wallClock: .epoch, clockSync: .synchronized)
-            }))
-        }
-        return workers
+    public func gpioChip(_ name: String) throws(NodeError) -> SimulatedGPIOChip {
+        guard let c = chips[name] else { throw NodeError.profile("no simulated chip \(name)") }
+        return c
+    }
+
+    public func modbusClient(port name: String) throws(NodeError) -> SimulatedModbusClient {
+        guard let p = ports[name] else { throw NodeError.profile("no simulated Modbus port \(name)") }
+        return p
+    }
+
+    /// A simulated serial line: what the uplink writes is kept for tests to read.
+    public func serialPort(device: String, baud: Int) throws(HALError) -> SimulatedSerialPort {
+        let line = serialLines[device] ?? SimulatedSerialPort(name: device)
+        serialLines[device] = line
+        return line
+    }
+
+    public func wallClock() -> WallClockTime {
+        // A manual clock is a replayable run: its wall clock is a fixed epoch plus the run's time.
+        clock.isManual ? WallClockTime(microsecondsSinceEpoch: Self.manualEpochMicroseconds + clock.now.nanoseconds / 1000) : SystemClock.wallClock()
+    }
+
+    public func clockSyncState() -> ClockSyncState { .synchronized }
+
+    public func pollerTimestamp() -> Timestamp {
+        Timestamp(monotonic: modbusClock.now, wallClock: .epoch, clockSync: .synchronized)
     }
 }

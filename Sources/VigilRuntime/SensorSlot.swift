@@ -1,0 +1,135 @@
+import VigilBase
+import VigilDrivers
+import VigilHAL
+import VigilInterlock
+import VigilLoop
+
+/// One sensor's place in the node cycle: a closed list with one case per kind of sensor, so the
+/// cycle dispatches with a switch (no existential) and a new kind shows in every place it must
+/// be handled. Within a kind the part's driver is a subclass of the kind's driver class.
+///
+/// The cycle visits slots in ``phase`` order: levels and edges first (timestamped at the wake),
+/// then FIFO drains, then polled sensors, then the Modbus mailboxes.
+enum SensorSlot<Board: NodeBoard> {
+    case digitalInput(LineSlot<DebouncedInput<Board.Chip.Input>>)
+    case tachometer(LineSlot<Tachometer<Board.Chip.Input>>)
+    case accelerometer(AccelerometerSlot<Board.Bus>)
+    case thermometer(ThermometerSlot<Board.Bus>)
+    case modbus(ModbusSlot)
+
+    var phase: Int {
+        switch self {
+        case .digitalInput: return 0
+        case .tachometer: return 1
+        case .accelerometer: return 2
+        case .thermometer: return 3
+        case .modbus: return 4
+        }
+    }
+
+    /// The profile's name of the sensor.
+    var name: String {
+        switch self {
+        case .digitalInput(let s): return s.name
+        case .tachometer(let s): return s.name
+        case .accelerometer(let s): return s.name
+        case .thermometer(let s): return s.name
+        case .modbus(let s): return s.name
+        }
+    }
+}
+
+/// One failure policy for every sensor the loop reads: each failed read counts as a bus error;
+/// `limit` failures in a row make the sensor's channels faulty (a GPIO line at once, an I2C part
+/// after three: a single NACK on a shared bus is noise); one good read heals it.
+struct SensorHealth {
+    let limit: Int
+    var consecutiveFailures = 0
+    var lastError: HALError?
+
+    init(limit: Int) { self.limit = limit }
+
+    mutating func succeeded() { consecutiveFailures = 0 }
+
+    /// Counts a failure; true when the sensor's channels must now read as faulty.
+    mutating func failed(_ error: HALError) -> Bool {
+        consecutiveFailures += 1
+        lastError = error
+        return consecutiveFailures >= limit
+    }
+
+    /// Failures in a row after which an I2C part's channels are faulty.
+    static let i2cFailureLimit = 3
+}
+
+/// A sensor on one GPIO line (a debounced digital input, a tachometer): sampled every cycle at
+/// the wake, one channel.
+final class LineSlot<Sensor: LineSensor> {
+    let name: String
+    let sensor: Sensor
+    let channel: Int
+    var health = SensorHealth(limit: 1)
+
+    init(name: String, sensor: Sensor, channel: Int) {
+        self.name = name
+        self.sensor = sensor
+        self.channel = channel
+    }
+
+    func sample(at stamp: Timestamp, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
+        let r = sensor.sample(at: stamp)
+        samples[channel] = ChannelSample(value: r.value, quality: r.quality, time: stamp.monotonic)
+        if let e = r.error { busErrors += 1; _ = health.failed(e) } else { health.succeeded() }
+    }
+}
+
+/// A thermometer read at its poll interval.
+final class ThermometerSlot<Bus: I2CBus> {
+    let name: String
+    let driver: ThermometerDriver<Bus>
+    let channel: Int
+    let intervalNanoseconds: Int64
+    var due = MonotonicInstant.zero
+    var health = SensorHealth(limit: SensorHealth.i2cFailureLimit)
+
+    init(name: String, driver: ThermometerDriver<Bus>, channel: Int, intervalNanoseconds: Int64) {
+        self.name = name
+        self.driver = driver
+        self.channel = channel
+        self.intervalNanoseconds = intervalNanoseconds
+    }
+
+    func start() throws(HALError) { try driver.start() }
+
+    func sample(at now: MonotonicInstant, clockQuality: Quality, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
+        guard now >= due else { return }
+        due = now.advanced(byNanoseconds: intervalNanoseconds)
+        do {
+            let celsius = try driver.readCelsius()
+            health.succeeded()
+            samples[channel] = ChannelSample(value: celsius, quality: clockQuality, time: now)
+        } catch {
+            busErrors += 1
+            if health.failed(error) { samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now) }
+        }
+    }
+}
+
+/// A Modbus device's channels: its poller, on its own thread, publishes each point's reading
+/// through a mailbox; the cycle takes the newest.
+final class ModbusSlot {
+    let name: String
+    let points: [(mailbox: Mailbox<ChannelSample>, channel: Int)]
+
+    init(name: String, points: [(mailbox: Mailbox<ChannelSample>, channel: Int)]) {
+        self.name = name
+        self.points = points
+    }
+
+    func sample(into samples: UnsafeMutableBufferPointer<ChannelSample>) {
+        for m in points {
+            let value = m.mailbox.read()
+            if value.time != .zero || value.quality.contains(.commFault) { samples[m.channel] = value }
+        }
+    }
+}
