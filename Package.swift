@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "VigilHAL", dependencies: ["VigilBase"]),
         .target(name: "VigilDrivers", dependencies: ["VigilBase", "VigilHAL", "VigilParts"]),
         .target(name: "VigilHALLinux", dependencies: ["VigilHAL", "CGPIOD", "CI2C", "CModbus", "CVigilModbus", "CVigilSys"]),
-        .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilHAL", "VigilDSP", "VigilParts", "CVigilSys"]),
+        .target(name: "VigilSimulation", dependencies: ["VigilBase", "VigilBoard", "VigilHAL", "VigilDSP", "VigilParts", "CVigilSys"]),
 
         // MARK: The real-time loop and the node that runs in it, generic over the board.
         .target(name: "VigilLoop", dependencies: ["VigilBase", "VigilHAL", "CVigilSys"]),
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "VigilFrames", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "VigilParts", "TestSupport"], exclude: ["Corpus"]),
-        .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilParts", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilDriverTests", dependencies: ["VigilDrivers", "VigilParts", "VigilBoard", "VigilSimulation", "VigilHALLinux", "TestSupport"]),
         .testTarget(name: "VigilLoopTests", dependencies: ["VigilLoop", "VigilHAL"]),
         .testTarget(name: "VigilRuntimeTests", dependencies: [
             "VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "VigilBoardSimulated", "VigilAgent", "VigilInterlock", "VigilFrames", "TestSupport",

@@ -246,8 +246,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             guard let infos = try? chip.allLineInfo() else { continue }
             for i in infos {
                 let ref = "\(name):\(i.name)"
-                rows.append(GPIOLineReport(chip: name, offset: i.offset, name: i.name, consumer: i.consumer, direction: i.direction.rawValue,
-                                           activeLow: i.activeLow, bias: i.bias.rawValue, value: ownedLevel(ref), ownedByAgent: ownedLines.contains(ref)))
+                rows.append(GPIOLineReport(chip: name, info: i, value: ownedLevel(ref), ownedByAgent: ownedLines.contains(ref)))
             }
         }
         return rows

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import VigilHAL
 
 /// One request on the control socket: a JSON object on one line. Documented in docs/control-socket.md.
 public struct ControlRequest: Codable, Sendable {
@@ -148,14 +149,15 @@ public struct GPIOLineReport: Codable, Sendable {
     /// The interlock or a sensor of the running agent holds this line.
     public var ownedByAgent: Bool
 
-    public init(chip: String, offset: Int, name: String, consumer: String?, direction: String, activeLow: Bool, bias: String, value: Int?, ownedByAgent: Bool) {
+    /// The kernel's `info` of a line on `chip`, with its level where known.
+    public init(chip: String, info: GPIOLineInfo, value: Int?, ownedByAgent: Bool) {
         self.chip = chip
-        self.offset = offset
-        self.name = name
-        self.consumer = consumer
-        self.direction = direction
-        self.activeLow = activeLow
-        self.bias = bias
+        offset = info.offset
+        name = info.name
+        consumer = info.consumer
+        direction = info.direction.rawValue
+        activeLow = info.activeLow
+        bias = info.bias.rawValue
         self.value = value
         self.ownedByAgent = ownedByAgent
     }

@@ -130,19 +130,21 @@ public struct ControlSpec: Sendable, Equatable, Codable {
     public var socket: String
 }
 
-/// The simulated machine behind a `simulated` board.
+/// The simulated machine behind a `simulated` board: a rotating shaft whose vibration is the sum
+/// of the classic fault signatures, plus a motor temperature (VigilSimulation's
+/// `MachineScenario` computes them).
 public struct SimulationSpec: Sendable, Equatable, Codable {
     /// Seed of every random process (noise, faults); printed at start so a run can be replayed.
     public var seed: UInt64
     public var shaftRPM: Double
-    /// 1× running-speed amplitude (unbalance), g.
+    /// 1× running speed (unbalance), amplitude in g, radial (x and y in quadrature).
     public var unbalanceG: Double
-    /// 2× and 3× running-speed amplitude (misalignment), g.
+    /// 2× and 3× running speed (misalignment), amplitude in g; strongest axially (z).
     public var misalignmentG: Double
-    /// Bearing defect tone (e.g. BPFO), Hz, and its amplitude, g.
+    /// A bearing defect tone (e.g. the outer-race ball-pass frequency), Hz and g.
     public var bearingDefectHz: Double
     public var bearingDefectG: Double
-    /// White noise, g RMS.
+    /// White noise on every axis, g RMS.
     public var noiseG: Double
     public var temperatureC: Double
     public var temperatureDriftCPerMinute: Double
@@ -157,6 +159,23 @@ public struct SimulationSpec: Sendable, Equatable, Codable {
     public static let defaults = SimulationSpec(
         seed: 1, shaftRPM: 1480, unbalanceG: 0.05, misalignmentG: 0.02, bearingDefectHz: 87.3, bearingDefectG: 0.01,
         noiseG: 0.005, temperatureC: 42, temperatureDriftCPerMinute: 0.2, rampStartSeconds: 0, rampDurationSeconds: 0, rampFactor: 1)
+
+    public init(seed: UInt64, shaftRPM: Double, unbalanceG: Double, misalignmentG: Double, bearingDefectHz: Double, bearingDefectG: Double,
+                noiseG: Double, temperatureC: Double, temperatureDriftCPerMinute: Double, rampStartSeconds: Double, rampDurationSeconds: Double,
+                rampFactor: Double) {
+        self.seed = seed
+        self.shaftRPM = shaftRPM
+        self.unbalanceG = unbalanceG
+        self.misalignmentG = misalignmentG
+        self.bearingDefectHz = bearingDefectHz
+        self.bearingDefectG = bearingDefectG
+        self.noiseG = noiseG
+        self.temperatureC = temperatureC
+        self.temperatureDriftCPerMinute = temperatureDriftCPerMinute
+        self.rampStartSeconds = rampStartSeconds
+        self.rampDurationSeconds = rampDurationSeconds
+        self.rampFactor = rampFactor
+    }
 
     enum CodingKeys: String, CodingKey {
         case seed

@@ -39,14 +39,9 @@ public final class SimulatedBoard: NodeBoard {
         self.clock = clock
         self.modbusClock = modbusClock ?? clock
         let profile = loaded.profile
-        let s = profile.simulation ?? .defaults
-        scenario = MachineScenario(
-            seed: s.seed, shaftRPM: s.shaftRPM, unbalanceG: s.unbalanceG, misalignmentG: s.misalignmentG,
-            bearingDefectHz: s.bearingDefectHz, bearingDefectG: s.bearingDefectG, noiseG: s.noiseG,
-            temperatureC: s.temperatureC, temperatureDriftCPerMinute: s.temperatureDriftCPerMinute,
-            rampStartSeconds: s.rampStartSeconds, rampDurationSeconds: s.rampDurationSeconds, rampFactor: s.rampFactor)
+        scenario = MachineScenario(profile.simulation ?? .defaults)
         let origin = clock.now
-        let seed = scenario.seed
+        let seed = scenario.spec.seed
         for b in profile.i2cBuses {
             buses[b.name] = SimulatedI2CBus(name: b.adapter ?? b.path ?? b.name, clock: clock, clockHz: b.clockHz, seed: seed)
         }
@@ -98,7 +93,7 @@ public final class SimulatedBoard: NodeBoard {
             if channel.contains("temperature") { return scenario.temperature(atSeconds: t) }
             if channel.contains("velocity") {
                 // RMS velocity of the 1× unbalance tone, mm/s: a / (2π f) / √2.
-                let a = scenario.unbalanceG * scenario.rampMultiplier(atSeconds: t) * (channel.hasPrefix("z") ? 0.3 : 1) * 9806.65
+                let a = scenario.spec.unbalanceG * scenario.rampMultiplier(atSeconds: t) * (channel.hasPrefix("z") ? 0.3 : 1) * 9806.65
                 return a / (2 * Double.pi * scenario.shaftHz) / 2.0.squareRoot()
             }
             return 0

@@ -63,8 +63,7 @@ struct GPIOInfo: ParsableCommand {
                 let chip: LinuxGPIOChip
                 do { chip = try LinuxGPIOChip(path: "/dev/\(c.name)") } catch { throw cliError("/dev/\(c.name)", error) }
                 for i in (try? chip.allLineInfo()) ?? [] {
-                    rows.append(GPIOLineReport(chip: "\(c.name) [\(c.label)]", offset: i.offset, name: i.name, consumer: i.consumer,
-                                               direction: i.direction.rawValue, activeLow: i.activeLow, bias: i.bias.rawValue, value: nil, ownedByAgent: false))
+                    rows.append(GPIOLineReport(chip: "\(c.name) [\(c.label)]", info: i, value: nil, ownedByAgent: false))
                 }
             }
             if rows.isEmpty && !json { throw CLIError(.failure, "no GPIO chips found and no agent running") }

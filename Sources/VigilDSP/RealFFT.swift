@@ -193,6 +193,16 @@ public final class RealFFT: @unchecked Sendable {
                 apbR &- cpdR, apbI &- cpdI, ambR &- cmdI, ambI &+ cmdR)
     }
 
+    /// The j = 1 outputs of the fused first stages from the radix-2 differences x₀…x₃, scaled by
+    /// 2³⁰ with `rounding` added to x₀: x₀ + x₁·W² + x₂·W + x₃·W³ with W² = −i (x₁·W² = xi − i·xr),
+    /// x₂·W = (xr + xi)h + i(xi − xr)h and x₃·W³ = (xi − xr)h − i(xr + xi)h, h = cos(π/4) in Q30.
+    @inline(__always)
+    private static func oddQuarter(_ x0r: Int64, _ x0i: Int64, _ x1r: Int64, _ x1i: Int64, _ x2r: Int64, _ x2i: Int64, _ x3r: Int64, _ x3i: Int64,
+                                   h: Int64, rounding: Int64) -> (Int64, Int64, Int64, Int64, Int64, Int64, Int64, Int64) {
+        combine((x0r &<< 30) &+ rounding, (x0i &<< 30) &+ rounding, x1i &<< 30, 0 &- (x1r &<< 30),
+                (x2r &+ x2i) &* h, (x2i &- x2r) &* h, (x3i &- x3r) &* h, 0 &- (x3r &+ x3i) &* h)
+    }
+
     /// x·W for W = c − i·s given as (c, c − s, c + s): three exact products.
     @inline(__always)
     private static func rotate(_ xr: Int64, _ xi: Int64, _ w: UnsafePointer<Int32>) -> (Int64, Int64) {
@@ -213,6 +223,12 @@ public final class RealFFT: @unchecked Sendable {
 
     // MARK: - Stages
 
+    /// The bit-reversed indices of positions i, i + s, i + 2s, i + 3s.
+    @inline(__always)
+    private func reversed(_ i: Int, stride s: Int) -> (Int, Int, Int, Int) {
+        (Int(bitReversed[i]), Int(bitReversed[i &+ s]), Int(bitReversed[i &+ 2 &* s]), Int(bitReversed[i &+ 3 &* s]))
+    }
+
     /// Reads z[n] (from `value`) in bit-reversed order and runs the twiddle-free first stages on
     /// the way. Even log₂M: the radix-4 stage of quarter 1 on each four consecutive positions.
     /// Odd log₂M: the radix-2 stage (positions 2i, 2i+1 get (a ± b)/2 with a = z[rev(2i)],
@@ -224,8 +240,7 @@ public final class RealFFT: @unchecked Sendable {
         if log2Complex & 1 == 1 {
             let h = cosQuarterPi
             while i < m {
-                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 2])
-                let rC = Int(bitReversed[i &+ 4]), rD = Int(bitReversed[i &+ 6])
+                let (rA, rB, rC, rD) = reversed(i, stride: 2)
                 let (aAr, aAi) = value(rA), (bAr, bAi) = value(rA &+ half)
                 let (aBr, aBi) = value(rB), (bBr, bBi) = value(rB &+ half)
                 let (aCr, aCi) = value(rC), (bCr, bCi) = value(rC &+ half)
@@ -238,15 +253,10 @@ public final class RealFFT: @unchecked Sendable {
                     (aDr &+ bDr &+ 1) &>> 1, (aDi &+ bDi &+ 1) &>> 1))
                 // j = 1: the radix-2 differences; x₁·W² = xi − i·xr, x₂·W = (xr + xi)h + i(xi − xr)h,
                 // x₃·W³ = (xi − xr)h − i(xr + xi)h.
-                let x0r = (aAr &- bAr &+ 1) &>> 1, x0i = (aAi &- bAi &+ 1) &>> 1
-                let x1r = (aBr &- bBr &+ 1) &>> 1, x1i = (aBi &- bBi &+ 1) &>> 1
-                let x2r = (aCr &- bCr &+ 1) &>> 1, x2i = (aCi &- bCi &+ 1) &>> 1
-                let x3r = (aDr &- bDr &+ 1) &>> 1, x3i = (aDi &- bDi &+ 1) &>> 1
-                Self.store(z, i &+ 1, 2, 32, Self.combine(
-                    (x0r &<< 30) &+ (1 &<< 31), (x0i &<< 30) &+ (1 &<< 31),
-                    x1i &<< 30, 0 &- (x1r &<< 30),
-                    (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
-                    (x3i &- x3r) &* h, 0 &- (x3r &+ x3i) &* h))
+                Self.store(z, i &+ 1, 2, 32, Self.oddQuarter(
+                    (aAr &- bAr &+ 1) &>> 1, (aAi &- bAi &+ 1) &>> 1, (aBr &- bBr &+ 1) &>> 1, (aBi &- bBi &+ 1) &>> 1,
+                    (aCr &- bCr &+ 1) &>> 1, (aCi &- bCi &+ 1) &>> 1, (aDr &- bDr &+ 1) &>> 1, (aDi &- bDi &+ 1) &>> 1,
+                    h: h, rounding: 1 &<< 31))
                 i &+= 8
             }
         } else {
@@ -273,8 +283,7 @@ public final class RealFFT: @unchecked Sendable {
         if log2Complex & 1 == 1 {
             let h = cosQuarterPi
             while i < m {
-                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 2])
-                let rC = Int(bitReversed[i &+ 4]), rD = Int(bitReversed[i &+ 6])
+                let (rA, rB, rC, rD) = reversed(i, stride: 2)
                 let aAr = re(rA), aAi = im(rA), bAr = re(rA &+ half), bAi = im(rA &+ half)
                 let aBr = re(rB), aBi = im(rB), bBr = re(rB &+ half), bBi = im(rB &+ half)
                 let aCr = re(rC), aCi = im(rC), bCr = re(rC &+ half), bCi = im(rC &+ half)
@@ -284,21 +293,13 @@ public final class RealFFT: @unchecked Sendable {
                                       aCr &+ bCr, aCi &+ bCi, aDr &+ bDr, aDi &+ bDi)
                 Self.store(z, i, 2, 0, (y0.0 &<< 12, y0.1 &<< 12, y0.2 &<< 12, y0.3 &<< 12,
                                                  y0.4 &<< 12, y0.5 &<< 12, y0.6 &<< 12, y0.7 &<< 12))
-                let x0r = aAr &- bAr, x0i = aAi &- bAi
-                let x1r = aBr &- bBr, x1i = aBi &- bBi
-                let x2r = aCr &- bCr, x2i = aCi &- bCi
-                let x3r = aDr &- bDr, x3i = aDi &- bDi
-                Self.store(z, i &+ 1, 2, 18, Self.combine(
-                    (x0r &<< 30) &+ (1 &<< 17), (x0i &<< 30) &+ (1 &<< 17),
-                    x1i &<< 30, 0 &- (x1r &<< 30),
-                    (x2r &+ x2i) &* h, (x2i &- x2r) &* h,
-                    (x3i &- x3r) &* h, 0 &- (x3r &+ x3i) &* h))
+                Self.store(z, i &+ 1, 2, 18, Self.oddQuarter(aAr &- bAr, aAi &- bAi, aBr &- bBr, aBi &- bBi, aCr &- bCr, aCi &- bCi, aDr &- bDr, aDi &- bDi,
+                                                         h: h, rounding: 1 &<< 17))
                 i &+= 8
             }
         } else {
             while i < m {
-                let rA = Int(bitReversed[i]), rB = Int(bitReversed[i &+ 1])
-                let rC = Int(bitReversed[i &+ 2]), rD = Int(bitReversed[i &+ 3])
+                let (rA, rB, rC, rD) = reversed(i, stride: 1)
                 // Sums of four samples scaled by 2¹⁵ · ¼.
                 let y = Self.combine(re(rA), im(rA), re(rB), im(rB), re(rC), im(rC), re(rD), im(rD))
                 Self.store(z, i, 1, 0, (y.0 &<< 13, y.1 &<< 13, y.2 &<< 13, y.3 &<< 13,

@@ -1,5 +1,6 @@
 import VigilBase
 import VigilParts
+import VigilBoard
 
 /// A register-level model of the Analog Devices ADXL345 3-axis accelerometer (datasheet rev. G),
 /// as far as vigil uses it: device ID, data rate, power control, data format (range, full
@@ -30,7 +31,7 @@ public final class ADXL345Model: I2CDeviceModel {
     public init(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) {
         self.scenario = scenario
         scenarioOrigin = origin
-        noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
+        noise = NoiseSource(seed: seed, rmsG: scenario.spec.noiseG)
         registers[Int(Register.deviceID)] = ADXL345.partID
         registers[Int(Register.bandwidthRate)] = ADXL345.bandwidthRateReset
     }

@@ -1,5 +1,6 @@
 import VigilBase
 import VigilParts
+import VigilBoard
 
 /// A register-level model of the ST LIS3DH 3-axis accelerometer (datasheet DocID17530), as far as
 /// vigil uses it: WHO_AM_I, CTRL_REG1 (data rate, axes, low-power), CTRL_REG4 (full scale, high
@@ -23,7 +24,7 @@ public final class LIS3DHModel: I2CDeviceModel {
     public init(scenario: MachineScenario, origin: MonotonicInstant, seed: UInt64) {
         self.scenario = scenario
         scenarioOrigin = origin
-        noise = NoiseSource(seed: seed, rmsG: scenario.noiseG)
+        noise = NoiseSource(seed: seed, rmsG: scenario.spec.noiseG)
         registers[Int(Register.whoAmI)] = LIS3DH.partID
         registers[Int(Register.control1)] = 0x07 // power-down, all axes enabled
     }

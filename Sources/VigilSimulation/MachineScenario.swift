@@ -1,4 +1,5 @@
 import VigilBase
+import VigilBoard
 import VigilDSP
 
 /// The machine a simulated node watches: a rotating shaft whose vibration is the sum of the
@@ -7,52 +8,19 @@ import VigilDSP
 /// Every value is a pure function of time (and of the seeded noise sequence), computed with
 /// IEEE-754 arithmetic and the DSP target's libm-free sine, so a run replays identically on every CPU.
 public struct MachineScenario: Sendable, Equatable {
-    public var seed: UInt64
-    public var shaftRPM: Double
-    /// 1× running speed (unbalance), amplitude in g, radial (x and y in quadrature).
-    public var unbalanceG: Double
-    /// 2× and 3× running speed (misalignment), amplitude in g; strongest axially (z).
-    public var misalignmentG: Double
-    /// A bearing defect tone (e.g. the outer-race ball-pass frequency), Hz and g.
-    public var bearingDefectHz: Double
-    public var bearingDefectG: Double
-    /// White noise on every axis, g RMS.
-    public var noiseG: Double
-    public var temperatureC: Double
-    public var temperatureDriftCPerMinute: Double
-    /// The vibration amplitude ramps from 1× to `rampFactor`× over `rampDurationSeconds`, starting
-    /// `rampStartSeconds` after the scenario's origin; 0 duration means no ramp.
-    public var rampStartSeconds: Double
-    public var rampDurationSeconds: Double
-    public var rampFactor: Double
+    /// The machine's parameters: the profile's `[simulation]` table (``SimulationSpec`` is their
+    /// one home; its `defaults` fill what a profile leaves out).
+    public var spec: SimulationSpec
 
-    /// Every parameter is given: a board's machine comes from its profile (`SimulationSpec.defaults`
-    /// fills what the profile leaves out), a test's from the test.
-    public init(seed: UInt64, shaftRPM: Double, unbalanceG: Double, misalignmentG: Double,
-                bearingDefectHz: Double, bearingDefectG: Double, noiseG: Double,
-                temperatureC: Double, temperatureDriftCPerMinute: Double,
-                rampStartSeconds: Double, rampDurationSeconds: Double, rampFactor: Double) {
-        self.seed = seed
-        self.shaftRPM = shaftRPM
-        self.unbalanceG = unbalanceG
-        self.misalignmentG = misalignmentG
-        self.bearingDefectHz = bearingDefectHz
-        self.bearingDefectG = bearingDefectG
-        self.noiseG = noiseG
-        self.temperatureC = temperatureC
-        self.temperatureDriftCPerMinute = temperatureDriftCPerMinute
-        self.rampStartSeconds = rampStartSeconds
-        self.rampDurationSeconds = rampDurationSeconds
-        self.rampFactor = rampFactor
-    }
+    public init(_ spec: SimulationSpec) { self.spec = spec }
 
-    public var shaftHz: Double { shaftRPM / 60 }
+    public var shaftHz: Double { spec.shaftRPM / 60 }
 
     /// The vibration multiplier at `seconds` after the origin.
     public func rampMultiplier(atSeconds t: Double) -> Double {
-        guard rampDurationSeconds > 0, t > rampStartSeconds else { return 1 }
-        let progress = min(1, (t - rampStartSeconds) / rampDurationSeconds)
-        return 1 + (rampFactor - 1) * progress
+        guard spec.rampDurationSeconds > 0, t > spec.rampStartSeconds else { return 1 }
+        let progress = min(1, (t - spec.rampStartSeconds) / spec.rampDurationSeconds)
+        return 1 + (spec.rampFactor - 1) * progress
     }
 
     /// The acceleration of each axis, in g, at `seconds` after the origin, without noise.
@@ -63,8 +31,8 @@ public struct MachineScenario: Sendable, Equatable {
         // sin(2π f t) = sinPi(2 f t); cos is the sine a quarter turn later.
         let s1 = Trigonometry.sinPi(2 * f1 * t), c1 = Trigonometry.sinPi(2 * f1 * t + 0.5)
         let s2 = Trigonometry.sinPi(4 * f1 * t + 0.25), s3 = Trigonometry.sinPi(6 * f1 * t + 0.1)
-        let sb = Trigonometry.sinPi(2 * bearingDefectHz * t)
-        let unbalance = unbalanceG * m, misalignment = misalignmentG * m, bearing = bearingDefectG * m
+        let sb = Trigonometry.sinPi(2 * spec.bearingDefectHz * t)
+        let unbalance = spec.unbalanceG * m, misalignment = spec.misalignmentG * m, bearing = spec.bearingDefectG * m
         let x = unbalance * s1 + misalignment * (s2 + 0.5 * s3) + bearing * sb
         let y = unbalance * c1 + misalignment * (0.5 * s2 + 0.3 * s3) + 0.7 * bearing * sb
         let z = 1 + 0.3 * unbalance * s1 + 1.5 * misalignment * (s2 + s3) + 0.4 * bearing * sb
@@ -74,7 +42,7 @@ public struct MachineScenario: Sendable, Equatable {
     /// The motor temperature at `seconds` after the origin, °C; it rises with the vibration ramp
     /// (a failing bearing heats up).
     public func temperature(atSeconds t: Double) -> Double {
-        temperatureC + temperatureDriftCPerMinute * t / 60 + 2 * (rampMultiplier(atSeconds: t) - 1)
+        spec.temperatureC + spec.temperatureDriftCPerMinute * t / 60 + 2 * (rampMultiplier(atSeconds: t) - 1)
     }
 }
 
