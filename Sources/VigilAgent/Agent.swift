@@ -116,6 +116,10 @@ struct NodeRun: BoardVisitor {
     let session: UInt32
     let start: Timestamp
 
+    // Start-up and the control socket run once or per request: one generic copy of them serves
+    // both boards (specialising them per board cost about 100 kB). The 1 kHz body is specialised
+    // in NodeLoopBody.
+    @_semantics("optimize.sil.specialize.generic.never")
     func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) {
         let loaded = board.loaded
         let profile = loaded.profile

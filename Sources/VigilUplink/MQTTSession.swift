@@ -67,35 +67,28 @@ public final class MQTTSession {
             throw UplinkError(cText(err))
         }
         client = c
+        // The options' strings as C strings that live until the connect returns (one owned copy
+        // each: nested withCString closures for six optional strings cost ~40 kB of code).
+        let strings = [connection.username, connection.password, connection.caFile, connection.certificateFile, connection.keyFile, will?.topic]
+            .map { $0.flatMap { strdup($0) } }
+        defer { for s in strings { free(s) } }
         let rc: Int32 = (will?.payload ?? []).withUnsafeBytes { willPayload in
-            withOptionalCString(connection.username) { user in
-                withOptionalCString(connection.password) { pass in
-                    withOptionalCString(connection.caFile) { ca in
-                        withOptionalCString(connection.certificateFile) { cert in
-                            withOptionalCString(connection.keyFile) { key in
-                                withOptionalCString(will?.topic) { willTopic in
-                                    var o = vigil_mqtt_options()
-                                    o.mqtt_version = connection.version
-                                    o.keepalive_s = Int32(connection.keepAliveSeconds)
-                                    o.connect_timeout_ms = Int32(connection.connectTimeoutMilliseconds)
-                                    o.username = user
-                                    o.password = pass
-                                    o.ca_file = ca
-                                    o.cert_file = cert
-                                    o.key_file = key
-                                    o.verify_hostname = 1
-                                    o.will_topic = willTopic
-                                    o.will_payload = willPayload.baseAddress
-                                    o.will_length = Int32(willPayload.count)
-                                    o.will_qos = will?.qos ?? 0
-                                    o.will_retained = will?.retained == true ? 1 : 0
-                                    return vigil_mqtt_connect(c, &o, &err, err.count)
-                                }
-                            }
-                        }
-                    }
-                }
-            }
+            var o = vigil_mqtt_options()
+            o.mqtt_version = connection.version
+            o.keepalive_s = Int32(connection.keepAliveSeconds)
+            o.connect_timeout_ms = Int32(connection.connectTimeoutMilliseconds)
+            o.username = UnsafePointer(strings[0])
+            o.password = UnsafePointer(strings[1])
+            o.ca_file = UnsafePointer(strings[2])
+            o.cert_file = UnsafePointer(strings[3])
+            o.key_file = UnsafePointer(strings[4])
+            o.verify_hostname = 1
+            o.will_topic = UnsafePointer(strings[5])
+            o.will_payload = willPayload.baseAddress
+            o.will_length = Int32(willPayload.count)
+            o.will_qos = will?.qos ?? 0
+            o.will_retained = will?.retained == true ? 1 : 0
+            return vigil_mqtt_connect(c, &o, &err, err.count)
         }
         // From here on `deinit` disconnects and destroys the client, also when this throws (the
         // object is whole), so the failure paths must not.
@@ -182,11 +175,6 @@ public final class MQTTSession {
     public func disconnect(timeoutMilliseconds: Int = 1000) {
         _ = vigil_mqtt_disconnect(client, Int32(timeoutMilliseconds))
     }
-}
-
-func withOptionalCString<R>(_ s: String?, _ body: (UnsafePointer<CChar>?) -> R) -> R {
-    guard let s else { return body(nil) }
-    return s.withCString { body($0) }
 }
 
 /// The text of a NUL-terminated C buffer.
