@@ -109,9 +109,10 @@ for target in package.targets where target.type != .system && (target.name.hasPr
 }
 
 // Configuration, command-line and control-socket code runs once per command or request, and the
-// uplink with its frame codec once per frame, never in the sampling loop: optimise them for size
-// (the binary's budget is 16 MB). The DSP, loop, runtime, drivers and simulated devices keep -O.
-for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames"].contains(target.name) {
+// uplink with its frame codec once per frame, and the Linux board opens devices at start-up: never in
+// the sampling loop: optimise them for size (the binary's budget is 16 MB). The DSP, loop, runtime,
+// drivers, HAL backends and simulated devices keep -O.
+for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames", "VigilBoardLinux"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
 }
 

@@ -11,6 +11,7 @@
 #include <sched.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/timex.h>
 #include <termios.h>
 #include <time.h>
@@ -124,4 +125,13 @@ int vigil_sleep_until_monotonic_ns(int64_t deadline_ns) {
     ts.tv_sec = (time_t)(deadline_ns / 1000000000LL);
     ts.tv_nsec = (long)(deadline_ns % 1000000000LL);
     return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+}
+
+int vigil_peer_credentials(int fd, uint32_t *uid, int32_t *pid) {
+    struct ucred cred;
+    socklen_t length = sizeof cred;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return -1;
+    *uid = (uint32_t)cred.uid;
+    *pid = (int32_t)cred.pid;
+    return 0;
 }

@@ -93,18 +93,21 @@ public enum Agent {
             }
         }
 
-        var watchdog: HardwareWatchdog?
-        if let device = profile.watchdog.device {
-            do { watchdog = try HardwareWatchdog(path: device, timeoutSeconds: profile.watchdog.timeoutSeconds) } catch {
-                throw AgentError(status: error.kind == .permission ? 4 : 1,
-                                 message: "watchdog \(device): \(error)\(error.kind == .permission ? " (join group vigil from udev/60-vigil.rules)" : "")")
-            }
-        }
         let session = UInt32.random(in: 1...UInt32.max)
         let start = SystemClock.timestamp()
         Log.info("vigil \(AgentVersion.string): board \(profile.board.name), node \(profile.asset.node), profile \(options.profilePath) (sha256 \(loaded.sha256.hexString.prefix(12))), session \(session)")
+        for w in loaded.warnings { Log.warning("\(w)") }
         if let s = profile.simulation { Log.info("simulation seed \(s.seed)") }
-        try Boards.open(loaded, NodeRun(options: options, watchdog: watchdog, session: session, start: start))
+        try Boards.open(loaded, NodeRun(options: options, session: session, start: start))
+    }
+
+    /// Opens the profile's hardware watchdog, if it has one.
+    static func openWatchdog(_ spec: WatchdogSpec) throws(AgentError) -> HardwareWatchdog? {
+        guard let device = spec.device else { return nil }
+        do { return try HardwareWatchdog(path: device, timeoutSeconds: spec.timeoutSeconds) } catch {
+            throw AgentError(status: error.kind == .permission ? 4 : 1,
+                             message: "watchdog \(device): \(error)\(error.kind == .permission ? " (join group vigil from udev/60-vigil.rules)" : "")")
+        }
     }
 }
 
@@ -112,7 +115,6 @@ public enum Agent {
 /// a signal.
 struct NodeRun: BoardVisitor {
     let options: AgentOptions
-    let watchdog: HardwareWatchdog?
     let session: UInt32
     let start: Timestamp
 
@@ -124,15 +126,26 @@ struct NodeRun: BoardVisitor {
         let loaded = board.loaded
         let profile = loaded.profile
         let node: Node<Board>
-        do { node = try NodeAssembly.assemble(on: board, watchdog: watchdog) } catch {
+        do { node = try NodeAssembly.assemble(on: board) } catch {
             let permission = error.halError?.kind == .permission
             throw AgentError(status: permission ? 4 : 1, message: "\(error)\(permission ? " (join group vigil from udev/60-vigil.rules, or run the systemd unit)" : "")")
         }
         let cycle = node.cycle
-        do { try cycle.startSensors() } catch {
-            // Not fatal: the sensor's channels stay faulted and the interlock holds the safe state.
-            Log.error("\(error); its channels read as faults and the rules on them act by their on_fault policy")
+        let supervisor = node.supervisor
+        for failure in cycle.startSensors() {
+            // Not fatal: the sensor's channels read as faults, the rules on them act by their
+            // on_fault policy, the loop retries it with back-off, and the other sensors run.
+            Log.error("\(failure); its channels read as faults (its rules act by their on_fault policy) and it is retried with back-off")
         }
+        // The hardware watchdog is opened only now: a start-up that fails before this point
+        // exits without arming it (an armed watchdog closed without the magic character reboots
+        // the board, and a broken profile would then reboot it again and again).
+        let watchdog: HardwareWatchdog?
+        do { watchdog = try Agent.openWatchdog(profile.watchdog) } catch {
+            cycle.driveSafeState()
+            throw error
+        }
+        if let watchdog { cycle.attach(watchdog: watchdog) }
 
         var spool: Spool?
         do {
@@ -146,7 +159,11 @@ struct NodeRun: BoardVisitor {
             Log.error("\(error); running without store-and-forward")
         }
         let uplink: (any Uplink)?
-        do { uplink = try UplinkFactory.make(profile, board: board) } catch { throw AgentError(status: 2, message: error.message) }
+        do { uplink = try UplinkFactory.make(profile, board: board) } catch {
+            cycle.driveSafeState()
+            watchdog?.closeCleanly()
+            throw AgentError(status: 2, message: error.message)
+        }
 
         let producer = FrameProducer(loaded: loaded, session: session, sessionStart: start.monotonic)
         let uplinkWorker = UplinkWorker(loaded: loaded, producer: producer, uplink: uplink, spool: spool, updates: cycle.updates,
@@ -156,25 +173,32 @@ struct NodeRun: BoardVisitor {
             periodNanoseconds: Int64(rt.periodMicroseconds) * 1000, priority: rt.priority, cpu: rt.cpu, lockMemory: rt.lockMemory,
             warmUpCycles: 10, overrunBurst: rt.overrunBurst, overrunWindowNanoseconds: Int64(rt.overrunWindowMilliseconds) * 1_000_000),
             body: NodeLoopBody(cycle))
-        let controller = AgentController(board: board, cycle: cycle, statistics: loop.statistics, grant: { loop.grant }, uplink: uplinkWorker, start: start)
+        let controller = AgentController(board: board, cycle: cycle, supervisor: supervisor, statistics: loop.statistics, grant: { loop.grant },
+                                         uplink: uplinkWorker, start: start)
         let server: ControlServer
-        do { server = try ControlServer(path: profile.control.socket) { controller.handle($0) } } catch {
+        do { server = try ControlServer(path: profile.control.socket) { controller.handle($0, from: $1) } } catch {
+            cycle.driveSafeState()
+            watchdog?.closeCleanly()
             throw AgentError(status: error.kind == .permission ? 4 : 1, message: error.message)
         }
         let workers = node.modbusWorkers
         do {
             try loop.start()
+            try supervisor.start()
             for w in workers { w.start() }
             try uplinkWorker.start()
             try server.start()
         } catch {
-            loop.stop()
             cycle.driveSafeState()
+            _ = loop.stop(waitingAtMostNanoseconds: 2_000_000_000)
+            supervisor.stop()
+            watchdog?.closeCleanly()
             throw AgentError(status: 1, message: "\(error)")
         }
         // Say once what the real-time set-up got.
         var waited = 0
         while loop.grant == nil && waited < 200 { usleep(10_000); waited += 1 }
+        Log.info("supervisor: outputs drop if the loop completes no cycle for \(rt.maxStallMilliseconds) ms\(supervisor.grantedPriority.map { " (SCHED_FIFO \($0))" } ?? "")")
         if let g = loop.grant {
             if g.refusals.isEmpty {
                 Log.info("loop: \(rt.periodMicroseconds) µs period, SCHED_FIFO \(g.fifoPriority ?? 0)\(g.memoryLocked ? ", memory locked" : "")")
@@ -182,7 +206,7 @@ struct NodeRun: BoardVisitor {
                 Log.warning("loop: running without \(g.refusals.joined(separator: "; ")) (grant CAP_SYS_NICE/CAP_IPC_LOCK, as the systemd unit does)")
             }
         }
-        Log.info("control socket \(profile.control.socket); uplink \(uplink?.description ?? "none"); the permissive comes on after a local reset (`vigil interlock reset`)")
+        Log.info("control socket \(profile.control.socket); uplink \(uplink?.description ?? "none"); the permissive comes on after a local reset (\(ResetWording.how(profile.reset)))")
         let systemd = SystemdNotifier()
         _ = systemd.notify("READY=1\nSTATUS=watching \(profile.asset.machine)")
 
@@ -216,17 +240,27 @@ struct NodeRun: BoardVisitor {
             lastCycles = cycles
             if let d = deadline, SystemClock.monotonic().nanoseconds >= d { break }
         }
-        Log.info("stopping (\(reason)): outputs to the safe state")
-        _ = systemd.notify("STOPPING=1")
-        loop.stop()
+        // The safe state first, from this thread (the loop may be the thing that hangs), then the
+        // threads.
         cycle.driveSafeState()
-        watchdog?.closeCleanly()
+        Log.info("stopping (\(reason)): outputs in the safe state")
+        _ = systemd.notify("STOPPING=1")
+        let loopStopped = loop.stop(waitingAtMostNanoseconds: 2_000_000_000)
+        supervisor.stop()
+        cycle.driveSafeState()
+        if loopStopped {
+            watchdog?.closeCleanly()
+        } else {
+            // A hung loop: leave the watchdog armed (the board resets after its timeout unless a
+            // new agent takes it over) and say so.
+            Log.error("the loop did not finish its cycle within 2 s (hung in a driver call?); outputs are held safe, the hardware watchdog stays armed")
+        }
         for w in workers { w.stop() }
         // Events of the last cycles still go out.
         uplinkWorker.stop()
         server.stop()
         let stats = loop.statistics.read()
-        Log.info("stopped cleanly after \(stats.cycles) cycles, \(stats.overruns) overruns; outputs off, spool flushed")
+        Log.info("stopped\(loopStopped ? " cleanly" : "") after \(stats.cycles) cycles, \(stats.overruns) overruns; outputs off, spool flushed")
     }
 }
 

@@ -19,6 +19,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
     let board: Board
     let loaded: LoadedProfile
     let cycle: NodeCycle<Board>
+    let supervisor: LoopSupervisor<Board.Chip.Output>
     let statistics: Mailbox<LoopStatistics>
     let grant: () -> RealtimeGrant?
     let uplink: UplinkWorker
@@ -30,19 +31,23 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
     private var heldLines: [String: (line: Board.Chip.Output, level: Int)] = [:]
     private var testRunning = false
 
-    init(board: Board, cycle: NodeCycle<Board>, statistics: Mailbox<LoopStatistics>, grant: @escaping () -> RealtimeGrant?,
-         uplink: UplinkWorker, start: Timestamp) {
+    init(board: Board, cycle: NodeCycle<Board>, supervisor: LoopSupervisor<Board.Chip.Output>, statistics: Mailbox<LoopStatistics>,
+         grant: @escaping () -> RealtimeGrant?, uplink: UplinkWorker, start: Timestamp) {
         self.board = board
         loaded = board.loaded
         self.cycle = cycle
+        self.supervisor = supervisor
         self.statistics = statistics
         self.grant = grant
         self.uplink = uplink
         self.start = start
         var owned = Set<String>()
         let p = loaded.profile
-        for o in p.outputs { owned.insert(o.line.description) }
-        if let r = p.reset { owned.insert(r.line.description) }
+        for o in p.outputs {
+            owned.insert(o.line.description)
+            if let f = o.feedback { owned.insert(f.description) }
+        }
+        if let r = p.reset.line { owned.insert(r.description) }
         for s in p.sensors {
             switch s.kind {
             case .digitalInput(let d): owned.insert(d.line.description)
@@ -54,7 +59,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         ownedLines = owned
     }
 
-    func handle(_ line: String) -> String {
+    func handle(_ line: String, from peer: PeerCredentials = PeerCredentials(uid: getuid(), pid: getpid())) -> String {
         guard let request = try? ControlJSON.decode(ControlRequest.self, line) else {
             return fail(2, "malformed request: expected one JSON object with a \"command\" key")
         }
@@ -62,8 +67,9 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         case "ping": return ok(["pong": "vigil \(AgentVersion.string)"])
         case "status": return ok(status())
         case "spectrum": return spectrum(request.channel ?? "")
-        case "interlock-reset": return reset()
+        case "interlock-reset": return reset(from: peer)
         case "interlock-test": return proofTest(rule: request.rule ?? "", confirmed: request.confirm ?? false)
+        case "interlock-test-supervisor": return supervisorTest(confirmed: request.confirm ?? false, hangMilliseconds: request.value)
         case "gpio-info": return ok(gpioInfo())
         case "gpio-get": return gpioGet(request.line ?? "")
         case "gpio-set": return gpioSet(request.line ?? "", request.value ?? -1)
@@ -113,7 +119,19 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             uptimeSeconds: Double(now.monotonic.nanoseconds(since: start.monotonic)) / 1e9, clockSync: board.clockSyncState().name,
             interlock: InterlockStatus(state: summary.state.rawValue, tripped: summary.tripped, why: summary.reasons.map(describe), rules: rules,
                                        outputs: outputs, systemFaults: faults.names),
-            channels: channelStatus, loop: loopStatus, uplink: uplink.status.withLock { $0 }, recentEvents: events)
+            channels: channelStatus, loop: loopStatus, safety: safetyStatus(), uplink: uplink.status.withLock { $0 }, recentEvents: events)
+    }
+
+    func safetyStatus() -> SafetyStatus {
+        let p = loaded.profile
+        let stalls = cycle.watch.stalls.load(ordering: .acquiring)
+        return SafetyStatus(
+            watchdog: p.watchdog.device, watchdogErrors: cycle.watchdogErrors.load(ordering: .relaxed),
+            maxStallMilliseconds: p.realtime.maxStallMilliseconds, stalls: stalls,
+            lastStallReactionMilliseconds: stalls > 0 ? Double(supervisor.lastStallReactionNanoseconds.load(ordering: .relaxed)) / 1e6 : nil,
+            outputWriteErrors: cycle.outputWriteErrors.load(ordering: .relaxed) + supervisor.writeErrors.load(ordering: .relaxed),
+            feedbackFaults: cycle.feedbackFaults.load(ordering: .relaxed), resetSources: p.reset.sources.map(\.rawValue),
+            sensorsDown: cycle.sensorsDown().map { SensorDown(name: $0.name, error: $0.error.map { "\($0)" } ?? "not started") })
     }
 
     /// A rule's channel's current value.
@@ -131,7 +149,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             case .systemFault(let faults, let latched):
                 return latched ? "system fault cleared; it holds the permissive off until a local reset" : "system fault: \(faults.names.joined(separator: ", "))"
             case .restartPrevention:
-                return "restart prevention: the permissive comes on after a local reset (`vigil interlock reset` or the reset button)"
+                return "restart prevention: the permissive comes on after a local reset (\(ResetWording.how(loaded.profile.reset)))"
             case .waitingForFirstInput:
                 return "waiting for every rule's first healthy input"
             case .conditionPresent, .latched, .notReleased, .faulted:
@@ -173,8 +191,8 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
 
     // MARK: interlock
 
-    func reset() -> String {
-        let request = cycle.requestReset()
+    func reset(from peer: PeerCredentials) -> String {
+        let request = cycle.requestReset(uid: peer.uid, pid: peer.pid)
         // The loop takes the request within a period or two and publishes what it did.
         let period = UInt32(max(1000, loaded.profile.realtime.periodMicroseconds))
         let t0 = SystemClock.monotonic()
@@ -193,6 +211,11 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         case .notArmed?:
             return ControlJSON.encode(ControlResponse(exit: 5, error: "reset taken, but the permissive is still off (\(why))",
                                                       result: InterlockActionReport(action: "reset", done: false, detail: why)))
+        case .sourceNotAllowed?:
+            let sources = loaded.profile.reset.sources.map { "\"\($0.rawValue)\"" }.joined(separator: ", ")
+            let detail = "this profile lets only the reset button reset the interlock ([reset] sources = [\(sources)]); press it at the machine"
+            return ControlJSON.encode(ControlResponse(exit: 5, error: "reset refused: \(detail)",
+                                                      result: InterlockActionReport(action: "reset", done: false, detail: detail)))
         case nil:
             return ControlJSON.encode(ControlResponse(exit: 1, error: "the loop did not take the reset within 2 s (\(why))",
                                                       result: InterlockActionReport(action: "reset", done: false, detail: why)))
@@ -209,17 +232,69 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         switch test.run(rule: name, confirmed: confirmed) {
         case .notRun(let status, let reason):
             return fail(status, reason)
-        case .failed(let within):
+        case .failed(let within, let commandedOff):
             let channel = loaded.profile.rules.first { $0.name == name }?.channel ?? "?"
-            return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: \(output ?? "the output") did not drop within \(within) ms of the excursion on \(channel)",
-                                                      result: InterlockActionReport(action: "test", done: false, detail: "no trip", output: output)))
-        case .passed(let trip, let excursion, let restored):
+            let what = commandedOff ? "was commanded off but its line still reads on" : "did not drop"
+            return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: \(output ?? "the output") \(what) within \(within) ms of the excursion on \(channel)",
+                                                      result: InterlockActionReport(action: "test", done: false, detail: commandedOff ? "line still on" : "no trip", output: output)))
+        case .passed(let trip, let excursion, let released):
             let rule = loaded.profile.rules.first { $0.name == name }
             let channel = rule.flatMap { loaded.channels[$0.channel] }
+            let after = released == nil ? "" : released == true
+                ? "; the rule is latched: the permissive stays off until a local reset"
+                : "; the channel is not yet back within its release level, so a reset would be refused"
             return ok(InterlockActionReport(action: "test", done: true,
-                                            detail: "excursion \(excursion) \(channel?.unit.rawValue ?? "") on \(channel?.name ?? "?") tripped \(output ?? "?") in \(trip) ms",
-                                            tripMilliseconds: trip, output: output, restored: restored))
+                                            detail: "excursion \(excursion) \(channel?.unit.rawValue ?? "") on \(channel?.name ?? "?") tripped \(output ?? "?") in \(trip) ms (read back from the line)\(after)",
+                                            tripMilliseconds: trip, output: output, released: released))
         }
+    }
+
+    /// The supervisor's proof test: the loop is made to hang for longer than `max_stall_ms`; the
+    /// supervisor must drop every output (read back from the lines) while it hangs.
+    func supervisorTest(confirmed: Bool, hangMilliseconds: Int?) -> String {
+        let bound = loaded.profile.realtime.maxStallMilliseconds
+        let stallMs = min(60_000, max(2 * bound + 100, hangMilliseconds ?? 0))
+        guard confirmed else {
+            return fail(5, "refused: the supervisor test stalls the loop for \(stallMs) ms, which drops every output and stops the machine; run it with --confirm when a stop is acceptable")
+        }
+        guard !testRunning else { return fail(5, "a proof test is already running") }
+        testRunning = true
+        defer { testRunning = false }
+        let before = cycle.watch.stalls.load(ordering: .acquiring)
+        let t0 = SystemClock.monotonic()
+        cycle.watch.stallRequestMilliseconds.store(stallMs, ordering: .releasing)
+        var acted = false
+        while SystemClock.monotonic().nanoseconds(since: t0) < Int64(stallMs) * 1_000_000 {
+            if cycle.watch.stalls.load(ordering: .acquiring) != before { acted = true; break }
+            usleep(200)
+        }
+        let reaction = Double(supervisor.lastStallReactionNanoseconds.load(ordering: .relaxed)) / 1e6
+        // While the loop still hangs, every line must read back off.
+        let stillOn = loaded.profile.outputs.indices.filter { (try? cycle.readBack(output: $0)) != false }.map { loaded.profile.outputs[$0].name }
+        guard acted else {
+            return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: the loop hung for \(stallMs) ms and the supervisor did not act (bound \(bound) ms)",
+                                                      result: InterlockActionReport(action: "test-supervisor", done: false, detail: "no reaction")))
+        }
+        guard stillOn.isEmpty else {
+            return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: the supervisor acted but \(stillOn.joined(separator: ", ")) still read(s) on",
+                                                      result: InterlockActionReport(action: "test-supervisor", done: false, detail: "outputs still on")))
+        }
+        // Once the loop runs again it must see the stall and latch it.
+        var latched = false
+        while SystemClock.monotonic().nanoseconds(since: t0) < Int64(stallMs + 3000) * 1_000_000 {
+            if SystemFault(rawValue: cycle.systemFaultBits.load(ordering: .acquiring)).contains(.loopStall) || cycle.systemFaultLatched.load(ordering: .acquiring) {
+                latched = true
+                break
+            }
+            usleep(1000)
+        }
+        guard latched else {
+            return ControlJSON.encode(ControlResponse(exit: 1, error: "FAILED: the supervisor acted, but the loop did not latch the stall once it ran again",
+                                                      result: InterlockActionReport(action: "test-supervisor", done: false, detail: "stall not latched")))
+        }
+        return ok(InterlockActionReport(action: "test-supervisor", done: true,
+                                        detail: "the loop hung; the supervisor drove every output off \(reaction) ms after its last cycle (max_stall_ms = \(bound)); the loop_stall fault holds the permissive off until a local reset",
+                                        tripMilliseconds: reaction))
     }
 
     // MARK: gpio
@@ -293,5 +368,15 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         } catch {
             return fail(error.kind == .busy ? 5 : 1, "gpio set \(ref): \(error)")
         }
+    }
+}
+
+/// How a technician resets this profile's interlock, in words.
+enum ResetWording {
+    static func how(_ reset: ResetSpec) -> String {
+        var ways: [String] = []
+        if reset.allows(.button) { ways.append("the reset button: press and release within \(reset.minimumPressMilliseconds)–\(reset.maximumPressMilliseconds) ms") }
+        if reset.allows(.socket) { ways.append("`vigil interlock reset`") }
+        return ways.joined(separator: " or ")
     }
 }

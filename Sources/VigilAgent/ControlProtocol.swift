@@ -47,8 +47,32 @@ public struct StatusReport: Codable, Sendable {
     public var interlock: InterlockStatus
     public var channels: [ChannelStatus]
     public var loop: LoopStatus
+    public var safety: SafetyStatus
     public var uplink: UplinkStatus
     public var recentEvents: [EventRecord]
+}
+
+/// What keeps the machine safe when vigil itself fails, and how it has fared.
+public struct SafetyStatus: Codable, Sendable {
+    /// The hardware watchdog device, if the profile has one, and failed keep-alives since start.
+    public var watchdog: String?
+    public var watchdogErrors: Int
+    /// The supervisor's bound, the stalls it acted on, and its last reaction time.
+    public var maxStallMilliseconds: Int
+    public var stalls: Int
+    public var lastStallReactionMilliseconds: Double?
+    /// Output writes that failed and feedback disagreements past their bound, since start.
+    public var outputWriteErrors: Int
+    public var feedbackFaults: Int
+    /// Who may reset the interlock (`button`, `socket`).
+    public var resetSources: [String]
+    /// I2C sensors that are down (failed to start or lost) and retried with back-off.
+    public var sensorsDown: [SensorDown]
+}
+
+public struct SensorDown: Codable, Sendable {
+    public var name: String
+    public var error: String
 }
 
 public struct InterlockStatus: Codable, Sendable {
@@ -130,10 +154,22 @@ public struct InterlockActionReport: Codable, Sendable {
     public var action: String
     public var done: Bool
     public var detail: String
-    /// Proof test: from the injected excursion to the output change, ms.
+    /// Proof test: from the injected excursion to the line reading off, ms (the supervisor test:
+    /// from the loop's last cycle to the supervisor's safe state).
     public var tripMilliseconds: Double?
     public var output: String?
-    public var restored: Bool?
+    /// Proof test: the rule's real input is back within its release level; the rule stays latched
+    /// until an ordinary reset (the test never re-arms the machine).
+    public var released: Bool?
+
+    public init(action: String, done: Bool, detail: String, tripMilliseconds: Double? = nil, output: String? = nil, released: Bool? = nil) {
+        self.action = action
+        self.done = done
+        self.detail = detail
+        self.tripMilliseconds = tripMilliseconds
+        self.output = output
+        self.released = released
+    }
 }
 
 /// One GPIO line as `vigil gpio info` shows it.

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CVigilSys
 import Synchronization
 import VigilLoop
 
@@ -21,9 +22,9 @@ final class ControlServer: @unchecked Sendable {
     private var fd: Int32 = -1
     private let stopFlag = Atomic<Bool>(false)
     private var thread: pthread_t?
-    private let handler: (String) -> String
+    private let handler: (String, PeerCredentials) -> String
 
-    init(path: String, handler: @escaping (String) -> String) throws(ControlSocketError) {
+    init(path: String, handler: @escaping (String, PeerCredentials) -> String) throws(ControlSocketError) {
         self.path = path
         self.handler = handler
         guard path.utf8.count < 108 else { throw ControlSocketError(kind: .other, message: "control socket path \(path) is longer than 107 bytes") }
@@ -94,13 +95,22 @@ final class ControlServer: @unchecked Sendable {
             var tv = timeval(tv_sec: 2, tv_usec: 0)
             setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
             setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+            var peer = PeerCredentials(uid: UInt32.max, pid: -1)
+            if vigil_peer_credentials(c, &peer.uid, &peer.pid) != 0 { peer = PeerCredentials(uid: UInt32.max, pid: -1) }
             if let line = readLine(c) {
-                let answer = handler(line) + "\n"
+                let answer = handler(line, peer) + "\n"
                 writeAll(c, Array(answer.utf8))
             }
             close(c)
         }
     }
+}
+
+/// Who is on the other end of a control-socket connection, as the kernel says (`SO_PEERCRED`):
+/// resets from the socket carry it into their event.
+struct PeerCredentials: Sendable, Equatable {
+    var uid: UInt32
+    var pid: Int32
 }
 
 /// The CLI's side of the control socket.

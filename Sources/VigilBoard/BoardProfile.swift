@@ -20,7 +20,7 @@ public struct BoardProfile: Sendable, Equatable, Codable {
     public var channelSettings: [ChannelSettings]
     public var outputs: [OutputSpec]
     public var rules: [RuleSpec]
-    public var reset: ResetInputSpec?
+    public var reset: ResetSpec
     public var realtime: RealtimeSpec
     public var watchdog: WatchdogSpec
     public var uplink: UplinkSpec

@@ -13,6 +13,8 @@ public struct LoadedProfile: Sendable {
     public var channels: ChannelCatalog
     /// SHA-256 of the file's bytes (birth frames and status carry it).
     public var sha256: [UInt8]
+    /// Protections the profile switches off, in file order (`vigil run` logs them at start).
+    public var warnings: [ProfileDiagnostic] = []
 }
 
 /// Reads, parses and validates board profiles.
@@ -78,9 +80,9 @@ public enum BoardProfileLoader {
         let parsed = ProfileParser(context: context).parse(root)
         var catalog = ChannelCatalog(channels: [])
         if let parsed { catalog = ProfileValidator(context: context, profile: parsed).validate() }
-        if context.hasErrors { throw ProfileErrors(context.sortedDiagnostics) }
+        if context.hasErrors { throw ProfileErrors(context.sortedDiagnostics(.error)) }
         guard let parsed else { throw fail("could not be read") }
-        return LoadedProfile(path: path, profile: parsed, channels: catalog, sha256: SHA256.hash(bytes))
+        return LoadedProfile(path: path, profile: parsed, channels: catalog, sha256: SHA256.hash(bytes), warnings: context.sortedDiagnostics(.warning))
     }
 
     /// Reads a whole file, refusing anything larger than the profile limit without reading it.

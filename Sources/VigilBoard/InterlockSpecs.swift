@@ -1,4 +1,5 @@
 import VigilBase
+import VigilFrames
 import VigilHAL
 import VigilInterlock
 
@@ -9,10 +10,32 @@ public struct OutputSpec: Sendable, Equatable, Codable {
     public var kind: OutputKind
     /// Electrically inverted (the line is driven low for "on").
     public var activeLow: Bool
+    /// A monitoring input that reads what the output really did (a relay's auxiliary contact, as
+    /// safety relays have): a disagreement longer than `feedbackMilliseconds` is a latched system
+    /// fault.
+    public var feedback: LineRef?
+    /// The feedback contact reads low for "on".
+    public var feedbackActiveLow: Bool
+    /// How long the feedback may disagree with the output (the relay's switching time), ms.
+    public var feedbackMilliseconds: Int
+
+    public init(name: String, line: LineRef, kind: OutputKind, activeLow: Bool, feedback: LineRef? = nil, feedbackActiveLow: Bool = false,
+                feedbackMilliseconds: Int = OutputSpec.defaultFeedbackMilliseconds) {
+        self.name = name
+        self.line = line
+        self.kind = kind
+        self.activeLow = activeLow
+        self.feedback = feedback
+        self.feedbackActiveLow = feedbackActiveLow
+        self.feedbackMilliseconds = feedbackMilliseconds
+    }
+
+    /// A general-purpose relay switches within 10–20 ms; 50 ms leaves room for its bounce.
+    public static let defaultFeedbackMilliseconds = 50
 
     enum CodingKeys: String, CodingKey {
-        case name, line, kind
-        case activeLow = "active_low"
+        case name, line, kind, feedback
+        case activeLow = "active_low", feedbackActiveLow = "feedback_active_low", feedbackMilliseconds = "feedback_ms"
     }
 }
 
@@ -52,14 +75,35 @@ public struct RuleSpec: Sendable, Equatable, Codable {
     }
 }
 
-/// A local reset input (a key switch or push button wired to a GPIO).
-public struct ResetInputSpec: Sendable, Equatable, Codable {
-    public var line: LineRef
+/// Who may reset the interlock, and the reset button if there is one (`[reset]`).
+public struct ResetSpec: Sendable, Equatable, Codable {
+    /// The reset button's line (a key switch or push button wired to a GPIO), if any.
+    public var line: LineRef?
     public var activeLow: Bool
     public var bias: LineBias
+    /// Who may reset: the button, the control socket (`vigil interlock reset`), or both. Default:
+    /// the button when there is one, else the socket.
+    public var sources: [ResetSource]
+    /// A press counts on its release, and only if it lasted this long at least (a bounce or a
+    /// brush is not a reset) …
+    public var minimumPressMilliseconds: Int
+    /// … and at most this long (a button shorted or held down never resets).
+    public var maximumPressMilliseconds: Int
+
+    public init(line: LineRef?, activeLow: Bool = true, bias: LineBias = .pullUp, sources: [ResetSource]? = nil,
+                minimumPressMilliseconds: Int = 50, maximumPressMilliseconds: Int = 5000) {
+        self.line = line
+        self.activeLow = activeLow
+        self.bias = bias
+        self.sources = sources ?? (line == nil ? [.socket] : [.button])
+        self.minimumPressMilliseconds = minimumPressMilliseconds
+        self.maximumPressMilliseconds = maximumPressMilliseconds
+    }
+
+    public func allows(_ source: ResetSource) -> Bool { sources.contains(source) }
 
     enum CodingKeys: String, CodingKey {
-        case line, bias
-        case activeLow = "active_low"
+        case line, bias, sources
+        case activeLow = "active_low", minimumPressMilliseconds = "min_press_ms", maximumPressMilliseconds = "max_press_ms"
     }
 }

@@ -1,6 +1,7 @@
 /// One thing wrong with a board profile, located as precisely as the source allows.
 ///
-/// Printed as `FILE:LINE: KEY: MESSAGE`, the shape compilers use, so editors can jump to it.
+/// Printed as `FILE:LINE: KEY: MESSAGE` (a warning as `FILE:LINE: warning: KEY: MESSAGE`), the
+/// shape compilers use, so editors can jump to it.
 public struct ProfileDiagnostic: Error, Sendable, Hashable, CustomStringConvertible, Codable {
     /// The file as the user named it.
     public var file: String
@@ -12,13 +13,19 @@ public struct ProfileDiagnostic: Error, Sendable, Hashable, CustomStringConverti
     public var key: String?
     /// What is wrong and what was expected.
     public var message: String
+    /// An error makes the profile unusable; a warning names a protection the profile switches off
+    /// (`vigil board validate --strict` treats warnings as errors).
+    public var severity: Severity
 
-    public init(file: String, line: Int?, column: Int? = nil, key: String?, message: String) {
+    public enum Severity: String, Sendable, Hashable, Codable { case error, warning }
+
+    public init(file: String, line: Int?, column: Int? = nil, key: String?, message: String, severity: Severity = .error) {
         self.file = file
         self.line = line
         self.column = column
         self.key = key
         self.message = message
+        self.severity = severity
     }
 
     public var description: String {
@@ -26,6 +33,7 @@ public struct ProfileDiagnostic: Error, Sendable, Hashable, CustomStringConverti
         if let line { s += ":\(line)" }
         if let column { s += ":\(column)" }
         s += ": "
+        if severity == .warning { s += "warning: " }
         if let key { s += key + ": " }
         s += message
         return s

@@ -43,7 +43,7 @@ struct ProfileParser {
         for (i, reader) in top.arrayOfTables("rules", expected: "a rule table").enumerated() {
             if let r = parseRule(reader) { rules.append(r); context.sourceMap.rules.append(i) }
         }
-        var reset: ResetInputSpec?
+        var reset = ResetSpec(line: nil)
         if var r = top.table("reset") { reset = parseReset(&r); r.finish() }
         let realtime = parseRealtime(&top)
         let watchdog = parseWatchdog(&top)
@@ -410,8 +410,12 @@ struct ProfileParser {
         let activeLow = t.bool("active_low") ?? false
         let bias = t.choice("bias", as: LineBias.self) ?? .asIs
         let debounce = t.int("debounce_ms", range: 0...10_000) ?? 10
+        let debounceTrip = t.int("debounce_trip_ms", range: 0...10_000) ?? 0
+        if debounceTrip > debounce {
+            t.error("debounce_trip_ms", "is \(debounceTrip), longer than debounce_ms (\(debounce)); the change towards a rule's trip side must count at least as fast as the return to healthy")
+        }
         guard let line else { return nil }
-        return DigitalInputSpec(line: line, activeLow: activeLow, bias: bias, debounceMilliseconds: debounce)
+        return DigitalInputSpec(line: line, activeLow: activeLow, bias: bias, debounceMilliseconds: debounce, debounceTripMilliseconds: debounceTrip)
     }
 
     private func parseTachometer(_ t: inout TableReader) -> TachometerSpec? {
@@ -421,8 +425,10 @@ struct ProfileParser {
         let bias = t.choice("bias", as: LineBias.self) ?? .asIs
         let stall = t.int("stall_ms", range: 10...600_000) ?? 2000
         let maxRPM = t.double("max_rpm", range: 1...1_000_000) ?? 12_000
+        let mayStandStill = t.bool("may_stand_still") ?? false
         guard let line else { return nil }
-        return TachometerSpec(line: line, pulsesPerRevolution: ppr, edge: edge, bias: bias, stallMilliseconds: stall, maxRPM: maxRPM)
+        return TachometerSpec(line: line, pulsesPerRevolution: ppr, edge: edge, bias: bias, stallMilliseconds: stall, maxRPM: maxRPM,
+                              mayStandStill: mayStandStill)
     }
 
     private func parseChannelSettings(_ name: String, _ reader: TableReader) -> ChannelSettings? {
@@ -448,8 +454,20 @@ struct ProfileParser {
         let line = parseLineRef(&t, "line")
         let kind = t.choice("kind", as: OutputKind.self) ?? .permissive
         let activeLow = t.bool("active_low") ?? false
+        var feedback: LineRef?
+        if t.contains("feedback") { feedback = parseLineRef(&t, "feedback") } else { t.allow("feedback") }
+        let feedbackActiveLow = t.bool("feedback_active_low") ?? false
+        let feedbackMs = t.int("feedback_ms", range: 1...10_000, expected: "how long the feedback may disagree, ms") ?? OutputSpec.defaultFeedbackMilliseconds
+        if feedback == nil {
+            for key in ["feedback_active_low", "feedback_ms"] where t.contains(key) {
+                t.error(key, "is only used with feedback = { chip = \"NAME\", line = \"LINE\" }")
+            }
+        } else if kind == .heartbeat {
+            t.error("feedback", "a heartbeat output toggles every cycle, faster than a relay contact follows; monitor the relay it feeds instead")
+        }
         guard let name, let line else { return nil }
-        return OutputSpec(name: name, line: line, kind: kind, activeLow: activeLow)
+        return OutputSpec(name: name, line: line, kind: kind, activeLow: activeLow, feedback: feedback, feedbackActiveLow: feedbackActiveLow,
+                          feedbackMilliseconds: feedbackMs)
     }
 
     private func parseRule(_ reader: TableReader) -> RuleSpec? {
@@ -516,19 +534,49 @@ struct ProfileParser {
                         debounce: debounce, action: action, output: output, onFault: onFault, latch: latch, requiresClockSync: requiresSync)
     }
 
-    private func parseReset(_ t: inout TableReader) -> ResetInputSpec? {
-        let line = parseLineRef(&t, "line")
+    private func parseReset(_ t: inout TableReader) -> ResetSpec {
+        var line: LineRef?
+        if t.contains("line") { line = parseLineRef(&t, "line") } else { t.allow("line") }
         let activeLow = t.bool("active_low") ?? true
         let bias = t.choice("bias", as: LineBias.self) ?? .pullUp
-        guard let line else { return nil }
-        return ResetInputSpec(line: line, activeLow: activeLow, bias: bias)
+        var sources: [ResetSource]?
+        if let names = t.stringArray("sources", expected: "who may reset: [\"button\"], [\"button\", \"socket\"] or [\"socket\"]") {
+            var parsed: [ResetSource] = []
+            for (i, n) in names.enumerated() {
+                let path = t.path.appending("sources").appending(index: i)
+                guard let s = ResetSource(rawValue: n) else {
+                    context.error(path, "is \"\(n)\"; expected \(ResetSource.spellings)")
+                    continue
+                }
+                if parsed.contains(s) { context.error(path, "\"\(n)\" is listed twice") }
+                parsed.append(s)
+            }
+            if names.isEmpty { t.error("sources", "is empty; nobody could reset the interlock after a trip") }
+            if parsed.contains(.button) && line == nil && !t.contains("line") {
+                t.error("sources", "names the button, but [reset] has no line; add line = { chip = \"NAME\", line = \"LINE\" }")
+            }
+            if !parsed.contains(.button) && t.contains("line") {
+                t.error("sources", "does not list \"button\", but a reset button is wired (line); add \"button\" or remove the line")
+            }
+            sources = parsed
+        }
+        let minimum = t.int("min_press_ms", range: 10...10_000, expected: "the shortest press that resets, ms") ?? 50
+        let maximum = t.int("max_press_ms", range: 100...60_000, expected: "the longest press that resets, ms") ?? 5000
+        if minimum >= maximum { t.error("max_press_ms", "is \(maximum); it must be above min_press_ms (\(minimum))") }
+        if line == nil {
+            for key in ["active_low", "bias", "min_press_ms", "max_press_ms"] where t.contains(key) {
+                t.error(key, "is only used with a reset button (line = { chip = \"NAME\", line = \"LINE\" })")
+            }
+        }
+        return ResetSpec(line: line, activeLow: activeLow, bias: bias, sources: sources, minimumPressMilliseconds: minimum, maximumPressMilliseconds: maximum)
     }
 
     // MARK: - System
 
     private func parseRealtime(_ top: inout TableReader) -> RealtimeSpec? {
         var spec = RealtimeSpec(periodMicroseconds: 1000, priority: 80, cpu: nil, lockMemory: true, overrunBurst: 5,
-                                overrunWindowMilliseconds: 1000, busErrorBurst: 5, busErrorWindowMilliseconds: 1000)
+                                overrunWindowMilliseconds: 1000, busErrorBurst: 5, busErrorWindowMilliseconds: 1000,
+                                maxStallMilliseconds: RealtimeSpec.defaultMaxStallMilliseconds(periodMicroseconds: 1000))
         guard var t = top.table("realtime") else { return spec }
         defer { t.finish() }
         if let v = t.int("period_us", range: 100...1_000_000, expected: "the loop period in µs, 100 to 1000000") { spec.periodMicroseconds = v }
@@ -539,6 +587,11 @@ struct ProfileParser {
         if let v = t.int("overrun_window_ms", range: 1...3_600_000) { spec.overrunWindowMilliseconds = v }
         if let v = t.int("bus_error_burst", range: 1...10_000) { spec.busErrorBurst = v }
         if let v = t.int("bus_error_window_ms", range: 1...3_600_000) { spec.busErrorWindowMilliseconds = v }
+        spec.maxStallMilliseconds = t.int("max_stall_ms", range: 2...60_000, expected: "how long the loop may go without a cycle before the supervisor drops the outputs, ms")
+            ?? RealtimeSpec.defaultMaxStallMilliseconds(periodMicroseconds: spec.periodMicroseconds)
+        if spec.maxStallMilliseconds * 1000 < 2 * spec.periodMicroseconds {
+            t.error("max_stall_ms", "is \(spec.maxStallMilliseconds) ms, shorter than two loop periods (\(spec.periodMicroseconds) µs each); every cycle would count as a stall")
+        }
         return spec
     }
 

@@ -45,6 +45,7 @@ struct ProfileValidator {
         checkAnalysis(catalog)
         checkTiming()
         checkUplink()
+        checkFailSafe(catalog)
         return catalog
     }
 
@@ -110,7 +111,10 @@ struct ProfileValidator {
             }
         }
         for (i, o) in profile.outputs.enumerated() { uses.append((o.line, outputPath(i).appending("line"), "output \"\(o.name)\"")) }
-        if let r = profile.reset { uses.append((r.line, ProfileKeyPath.root.appending("reset").appending("line"), "the reset input")) }
+        for (i, o) in profile.outputs.enumerated() {
+            if let f = o.feedback { uses.append((f, outputPath(i).appending("feedback"), "the feedback of output \"\(o.name)\"")) }
+        }
+        if let line = profile.reset.line { uses.append((line, ProfileKeyPath.root.appending("reset").appending("line"), "the reset input")) }
         for p in profile.serialPorts {
             if let de = p.driverEnable { uses.append((de, ProfileKeyPath.root.appending("serial").appending(p.name).appending("de_line"), "the driver-enable of serial port \"\(p.name)\"")) }
         }
@@ -293,6 +297,47 @@ struct ProfileValidator {
             let path = periodWritten ? periodKey : sensorPath(firstSensorOnBus[bus] ?? 0)
             context.error(path,
                           "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is shorter than the sensors' read time: bus \"\(bus)\" needs about \(Int((seconds * 1e6).rounded())) µs per period (over 80 %); lengthen the period, lower the sample rate or raise [i2c.\(bus)] clock_hz")
+        }
+    }
+
+    /// What keeps a machine safe when vigil itself fails, and protections a profile can switch off.
+    private func checkFailSafe(_ catalog: ChannelCatalog) {
+        // A killed or hung agent cannot drop its outputs itself, and what the kernel does with a
+        // released line varies (Raspberry Pi OS keeps its level): something outside vigil must.
+        let heartbeat = profile.outputs.contains { $0.kind == .heartbeat }
+        if !heartbeat && profile.watchdog.device == nil {
+            for (i, o) in profile.outputs.enumerated() where o.kind == .permissive {
+                context.error(outputPath(i), "permissive output \"\(o.name)\" has no way to drop without vigil: if the agent is killed or hangs, the kernel may keep the line at its last level (Raspberry Pi OS does) and the machine keeps running; add a heartbeat output (kind = \"heartbeat\", wired to an external watchdog relay) or a hardware watchdog ([watchdog] device = \"/dev/watchdog\")")
+            }
+        }
+        for (i, r) in profile.rules.enumerated() where r.action == .trip {
+            if r.onFault == .warn {
+                context.error(rulePath(i).appending("on_fault"), "is \"warn\" on a trip rule; a trip rule's fault action is trip (with warn the permissive would come on before any sample and a fault would pass for a healthy input); remove on_fault, or make the rule action = \"warn\"")
+            }
+            if !r.latch {
+                context.warning(rulePath(i).appending("latch"), "is false: the trip clears by itself when the condition ends and the machine restarts without anyone at it; keep latch = true unless the machine's own control prevents a restart")
+            }
+            let explicitAge = profile.channelSettings.contains { $0.name == r.channel && $0.maxAgeMilliseconds != nil }
+            if let c = catalog[r.channel], c.maxAgeMilliseconds > 60_000, !explicitAge { // an explicit setting has its own warning
+                context.warning(rulePath(i).appending("channel"), "\(r.channel) may be \(c.maxAgeMilliseconds / 1000) s old before rule \"\(r.name)\" counts it as stale; a trip rule should see a dead sensor within a minute")
+            }
+        }
+        for s in profile.channelSettings {
+            if let age = s.maxAgeMilliseconds, age > 60_000 {
+                context.warning(ProfileKeyPath.root.appending("channels").appending(s.name).appending("max_age_ms"),
+                                "is \(age) ms: a value this old still counts as fresh, so a dead sensor goes unnoticed for over a minute")
+            }
+        }
+        let rt = ProfileKeyPath.root.appending("realtime")
+        if profile.realtime.overrunBurst > 100 {
+            context.warning(rt.appending("overrun_burst"), "is \(profile.realtime.overrunBurst): that many missed deadlines pass before the loop's timing counts as a fault (more than 100 hides a loop that cannot keep up)")
+        }
+        if profile.realtime.busErrorBurst > 100 {
+            context.warning(rt.appending("bus_error_burst"), "is \(profile.realtime.busErrorBurst): that many bus errors pass before they count as a fault (more than 100 hides a failing bus)")
+        }
+        if profile.reset.sources == [.socket] && profile.outputs.contains(where: { $0.kind == .permissive }) {
+            let path = context.locator.exactLine(for: ProfileKeyPath.root.appending("reset")) != nil ? ProfileKeyPath.root.appending("reset") : ProfileKeyPath.root
+            context.warning(path, "the only reset is the control socket: the machine is re-armed by whoever can reach the node, not by someone at it; wire a reset button ([reset] line) and list \"button\" in sources")
         }
     }
 

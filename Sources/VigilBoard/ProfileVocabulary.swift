@@ -32,6 +32,7 @@ extension InterlockRule.Comparison: ProfileChoice {}
 extension UplinkSpec.Kind: ProfileChoice {}
 extension MQTTSpec.Version: ProfileChoice {}
 extension LineFraming: ProfileChoice {}
+extension ResetSource: ProfileChoice {}
 
 /// Every closed vocabulary a profile uses, for the checks that the CLI spells them the same.
 public enum ProfileVocabulary {
@@ -39,6 +40,6 @@ public enum ProfileVocabulary {
         BoardIdentity.Backend.self, LineBias.self, Edge.self, SerialParity.self, SerialPortSpec.DirectionControl.self,
         ModbusTable.self, ModbusValueType.self, ModbusByteOrder.self, AccelerometerAxis.self, WindowKind.self,
         ISOZoneBoundaries.Foundation.self, BandPlan.Mode.self, OutputKind.self, InterlockAction.self, InterlockRule.Comparison.self,
-        UplinkSpec.Kind.self, MQTTSpec.Version.self, LineFraming.self,
+        UplinkSpec.Kind.self, MQTTSpec.Version.self, LineFraming.self, ResetSource.self,
     ]
 }

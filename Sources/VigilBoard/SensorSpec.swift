@@ -259,10 +259,15 @@ public struct DigitalInputSpec: Sendable, Equatable, Codable {
     public var bias: LineBias
     /// Software debounce: a change counts once stable for this long, ms (0 = off).
     public var debounceMilliseconds: Int
+    /// The debounce of a change towards a level that a rule on this input acts on (its trip or
+    /// warn side), ms: 0 (the default) counts it at once, so a contact chattering faster than
+    /// `debounceMilliseconds` cannot hold the healthy level; only the return to healthy waits for
+    /// `debounceMilliseconds`.
+    public var debounceTripMilliseconds: Int
 
     enum CodingKeys: String, CodingKey {
         case line, bias
-        case activeLow = "active_low", debounceMilliseconds = "debounce_ms"
+        case activeLow = "active_low", debounceMilliseconds = "debounce_ms", debounceTripMilliseconds = "debounce_trip_ms"
     }
 }
 
@@ -272,13 +277,17 @@ public struct TachometerSpec: Sendable, Equatable, Codable {
     public var pulsesPerRevolution: Int
     public var edge: Edge
     public var bias: LineBias
-    /// With no pulse for this long the shaft counts as stopped (0 rpm), ms.
+    /// With no pulse for this long the shaft has stopped, or the sensor has, ms.
     public var stallMilliseconds: Int
-    /// Highest plausible speed; faster readings are flagged out of range.
+    /// The highest speed the machine can run: pulses closer together than it allows make the
+    /// channel out of range (never a smaller speed).
     public var maxRPM: Double
+    /// Whether a stopped shaft is a state of the machine (0 rpm, a good value) or, as by default, a
+    /// sensor that stopped (stale: a broken sensor must not read as a machine at rest).
+    public var mayStandStill: Bool
 
     enum CodingKeys: String, CodingKey {
         case line, edge, bias
-        case pulsesPerRevolution = "pulses_per_revolution", stallMilliseconds = "stall_ms", maxRPM = "max_rpm"
+        case pulsesPerRevolution = "pulses_per_revolution", stallMilliseconds = "stall_ms", maxRPM = "max_rpm", mayStandStill = "may_stand_still"
     }
 }

@@ -16,12 +16,19 @@ public struct RealtimeSpec: Sendable, Equatable, Codable {
     /// This many bus errors on one bus within `bus_error_window_ms` is a fault on its channels.
     public var busErrorBurst: Int
     public var busErrorWindowMilliseconds: Int
+    /// The supervisor drives every output to its safe level when the loop has not completed a
+    /// cycle for this long, ms (default: five periods, at least 10 ms).
+    public var maxStallMilliseconds: Int
+
+    /// The default of `max_stall_ms` for a period.
+    public static func defaultMaxStallMilliseconds(periodMicroseconds: Int) -> Int { max(10, (5 * periodMicroseconds + 999) / 1000) }
 
     enum CodingKeys: String, CodingKey {
         case priority, cpu
         case periodMicroseconds = "period_us", lockMemory = "lock_memory"
         case overrunBurst = "overrun_burst", overrunWindowMilliseconds = "overrun_window_ms"
         case busErrorBurst = "bus_error_burst", busErrorWindowMilliseconds = "bus_error_window_ms"
+        case maxStallMilliseconds = "max_stall_ms"
     }
 }
 

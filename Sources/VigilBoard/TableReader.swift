@@ -21,18 +21,24 @@ final class ProfileContext {
         self.locator = locator
     }
 
-    func error(_ path: ProfileKeyPath, _ message: String) {
-        let diagnostic = ProfileDiagnostic(file: file, line: locator.line(for: path), key: path.isRoot ? nil : path.description, message: message)
+    func error(_ path: ProfileKeyPath, _ message: String) { record(path, message, .error) }
+
+    /// A protection the profile switches off: reported, not refused (unless `--strict`).
+    func warning(_ path: ProfileKeyPath, _ message: String) { record(path, message, .warning) }
+
+    private func record(_ path: ProfileKeyPath, _ message: String, _ severity: ProfileDiagnostic.Severity) {
+        let diagnostic = ProfileDiagnostic(file: file, line: locator.line(for: path), key: path.isRoot ? nil : path.description, message: message,
+                                           severity: severity)
         if !diagnostics.contains(diagnostic) { diagnostics.append(diagnostic) }
     }
 
     func line(of path: ProfileKeyPath) -> Int? { locator.line(for: path) }
 
-    var hasErrors: Bool { !diagnostics.isEmpty }
+    var hasErrors: Bool { diagnostics.contains { $0.severity == .error } }
 
-    /// Diagnostics in file order (line, then the order they were found).
-    var sortedDiagnostics: [ProfileDiagnostic] {
-        diagnostics.enumerated().sorted { a, b in
+    /// Diagnostics of one severity in file order (line, then the order they were found).
+    func sortedDiagnostics(_ severity: ProfileDiagnostic.Severity) -> [ProfileDiagnostic] {
+        diagnostics.filter { $0.severity == severity }.enumerated().sorted { a, b in
             let la = a.element.line ?? 0, lb = b.element.line ?? 0
             return la != lb ? la < lb : a.offset < b.offset
         }.map(\.element)

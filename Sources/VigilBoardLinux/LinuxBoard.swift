@@ -84,6 +84,7 @@ public final class LinuxBoard: NodeBoard {
         try LinuxSerialPort(path: device, baud: baud)
     }
 
+    public func monotonicNow() -> MonotonicInstant { SystemClock.monotonic() }
     public func wallClock() -> WallClockTime { SystemClock.wallClock() }
     public func clockSyncState() -> ClockSyncState { SystemClock.syncState() }
     public func pollerTimestamp() -> Timestamp { SystemClock.timestamp() }

@@ -54,6 +54,11 @@ public final class SimulatedBoard: NodeBoard {
         for t in profile.modbusTCP {
             ports[t.name] = SimulatedModbusClient(name: "\(t.host):\(t.port)", clock: self.modbusClock, baud: 115_200, seed: seed)
         }
+        // A healthy relay: each output's monitoring contact follows its coil (same chip only).
+        for o in profile.outputs {
+            guard let f = o.feedback, f.chip == o.line.chip else { continue }
+            try? chips[f.chip]?.connect(f.line, toOutput: o.line.line, inverted: o.activeLow != o.feedbackActiveLow)
+        }
         for (i, sensor) in profile.sensors.enumerated() {
             let sensorSeed = seed &+ UInt64(i) &* 0x9E37_79B9
             switch sensor.kind {
@@ -158,6 +163,8 @@ public final class SimulatedBoard: NodeBoard {
         serialLines[device] = line
         return line
     }
+
+    public func monotonicNow() -> MonotonicInstant { clock.now }
 
     public func wallClock() -> WallClockTime {
         // A manual clock is a replayable run: its wall clock is a fixed epoch plus the run's time.

@@ -15,11 +15,14 @@ struct BoardValidate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "validate",
         abstract: "Check profiles; every error names FILE:LINE: KEY and what was expected.",
-        discussion: "Exit code 0 when every profile is valid, 2 otherwise."
+        discussion: "Warnings name protections a profile switches off (a trip that does not latch, a reset only from the control socket, …); they are printed and do not fail the check unless --strict is given. Exit code 0 when every profile is valid, 2 otherwise."
     )
 
     @Argument(help: "Profile files (TOML).")
     var files: [String]
+
+    @Flag(help: "Treat warnings as errors (exit 2).")
+    var strict = false
 
     @Flag(help: "Print the result as JSON.")
     var json = false
@@ -29,19 +32,25 @@ struct BoardValidate: ParsableCommand {
         for file in files {
             do {
                 let loaded = try BoardProfileLoader.load(path: file)
-                reports.append(ValidationReport(file: file, valid: true, board: loaded.profile.board.name,
+                let warnings = loaded.warnings
+                reports.append(ValidationReport(file: file, valid: !(strict && !warnings.isEmpty), board: loaded.profile.board.name,
                                                 sensors: loaded.profile.sensors.count, channels: loaded.channels.channels.count,
-                                                rules: loaded.profile.rules.count, sha256: loaded.sha256.hexString, errors: []))
+                                                rules: loaded.profile.rules.count, sha256: loaded.sha256.hexString, errors: [], warnings: warnings))
             } catch {
-                reports.append(ValidationReport(file: file, valid: false, board: nil, sensors: nil, channels: nil, rules: nil, sha256: nil, errors: error.diagnostics))
+                reports.append(ValidationReport(file: file, valid: false, board: nil, sensors: nil, channels: nil, rules: nil, sha256: nil,
+                                                errors: error.diagnostics, warnings: []))
             }
         }
         if json {
             Console.out(JSONOutput.encode(files.count == 1 ? AnyEncodableReport.one(reports[0]) : .many(reports)))
         } else {
             for r in reports {
+                for w in r.warnings { Console.err(w.description) }
                 if r.valid {
-                    Console.out("\(r.file): ok (board \(r.board ?? "?"), \(r.sensors ?? 0) sensors, \(r.channels ?? 0) channels, \(r.rules ?? 0) rules)")
+                    let warned = r.warnings.isEmpty ? "" : ", \(r.warnings.count) warning\(r.warnings.count == 1 ? "" : "s")"
+                    Console.out("\(r.file): ok (board \(r.board ?? "?"), \(r.sensors ?? 0) sensors, \(r.channels ?? 0) channels, \(r.rules ?? 0) rules\(warned))")
+                } else if r.errors.isEmpty {
+                    Console.err("\(r.file): \(r.warnings.count) warning\(r.warnings.count == 1 ? "" : "s"), errors under --strict")
                 } else {
                     for d in r.errors { Console.err(d.description) }
                     Console.err("\(r.file): \(r.errors.count) error\(r.errors.count == 1 ? "" : "s")")
@@ -62,6 +71,8 @@ public struct ValidationReport: Codable, Sendable {
     public var rules: Int?
     public var sha256: String?
     public var errors: [ProfileDiagnostic]
+    /// Protections the profile switches off (errors under `--strict`).
+    public var warnings: [ProfileDiagnostic]
 }
 
 enum AnyEncodableReport: Encodable {

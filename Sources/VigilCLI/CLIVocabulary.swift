@@ -38,6 +38,7 @@ extension BandPlan.Mode: CLIChoice {}
 extension OutputKind: CLIChoice {}
 extension InterlockAction: CLIChoice {}
 extension InterlockRule.Comparison: CLIChoice {}
+extension ResetSource: CLIChoice {}
 extension UplinkSpec.Kind: CLIChoice {}
 extension MQTTSpec.Version: CLIChoice {}
 extension LineFraming: CLIChoice {}

@@ -121,6 +121,8 @@ extension AgentLocation {
 /// Each I2C sensor's identity register, read through the board's bus (``Parts`` say which
 /// register and what it holds).
 struct SensorIdentityChecks: BoardVisitor {
+    // Runs once per command: one generic copy serves both boards.
+    @_semantics("optimize.sil.specialize.generic.never")
     func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) -> [SelftestCheck] {
         var checks: [SelftestCheck] = []
         for sensor in board.loaded.profile.sensors {

@@ -12,7 +12,7 @@ public struct VigilCommand: ParsableCommand {
         version: VigilVersion.string,
         subcommands: [
             RunCommand.self, StatusCommand.self, WatchCommand.self, SpectrumCommand.self, InterlockCommand.self,
-            GPIOCommand.self, I2CCommand.self, ModbusCommand.self, FrameCommand.self, SelftestCommand.self, BoardCommand.self,
+            GPIOCommand.self, I2CCommand.self, ModbusCommand.self, FrameCommand.self, SelftestCommand.self, BoardCommand.self, SafeStateCommand.self,
         ]
     )
 

@@ -21,6 +21,12 @@ public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
         let rangeCode = Self.rangeCode(rangeG)
         super.init(bus: bus, address: address, sampleRateHz: sampleRateHz, rangeG: rangeG,
                    countsPerG: Part.fullResolutionCountsPerG, q15Shift: 15 - (8 + Int(rangeCode) + 1))
+        configuration = [
+            ConfigurationRegister(register: Part.Register.powerControl, value: Part.measureBit),
+            ConfigurationRegister(register: Part.Register.dataFormat, value: Part.fullResolutionBit | rangeCode, mask: Part.fullResolutionBit | Part.rangeMask),
+            ConfigurationRegister(register: Part.Register.bandwidthRate, value: rateCode, mask: 0x1F),
+            ConfigurationRegister(register: Part.Register.fifoControl, value: Part.fifoModeStream << Part.fifoModeShift | 16),
+        ]
     }
 
     /// DATA_FORMAT range bits: 00 ±2 g, 01 ±4 g, 10 ±8 g, 11 ±16 g.

@@ -43,6 +43,11 @@ public class AccelerometerDriver<Bus: I2CBus> {
     public let q15Shift: Int
     /// Catches a part that keeps answering the same sample.
     var stuck = StuckSampleDetector(limit: 256)
+    /// The configuration registers `start()` programs, with the value each must keep: a part
+    /// that browned out and reset reads its power-on defaults here while it still answers.
+    /// Filled by each part's initialiser (no allocation on the loop's fault path).
+    var configuration: [ConfigurationRegister] = []
+    private var verifyCursor = 0
 
     init(bus: Bus, address: UInt8, sampleRateHz: Double, rangeG: Int, countsPerG: Double, q15Shift: Int) {
         self.bus = bus
@@ -60,6 +65,17 @@ public class AccelerometerDriver<Bus: I2CBus> {
     /// Reads every sample waiting in the FIFO (at most `buffer.count`), oldest first.
     public func drain(into buffer: UnsafeMutableBufferPointer<AccelerationSample>) throws(HALError) -> FIFODrain {
         throw HALError(.unsupported, operation: "accelerometer drain")
+    }
+
+    /// Reads the next configuration register (one per call, round robin, so the check costs one
+    /// byte read when the loop can afford it) and tells whether it still holds what `start()`
+    /// wrote. False: the part lost its configuration (a supply dip reset it) and needs `start()`.
+    public func verifyNextConfigurationRegister() throws(HALError) -> Bool {
+        guard !configuration.isEmpty else { return true }
+        let r = configuration[verifyCursor]
+        verifyCursor = verifyCursor + 1 == configuration.count ? 0 : verifyCursor + 1
+        let value = try bus.readByte(address: address, register: r.register)
+        return value & r.mask == r.value & r.mask
     }
 
     /// The acceleration Q15's ±1.0 stands for, g.
@@ -94,4 +110,11 @@ struct StuckSampleDetector {
         return run < limit
     }
     mutating func reset() { run = 0; previous = AccelerationSample(x: .min, y: .min, z: .min) }
+}
+
+/// One register a driver programs and later checks: the bits in `mask` must read `value`.
+struct ConfigurationRegister: Sendable, Equatable {
+    var register: UInt8
+    var value: UInt8
+    var mask: UInt8 = 0xFF
 }

@@ -16,7 +16,15 @@ public final class LIS3DHDriver<Bus: I2CBus>: AccelerometerDriver<Bus> {
         // High-resolution sensitivity (Table 4); 12-bit digits become Q15 by undoing the right
         // shift of the left-justified output.
         super.init(bus: bus, address: address, sampleRateHz: sampleRateHz, rangeG: rangeG, countsPerG: 1000 / mg, q15Shift: 4)
+        configuration = [
+            ConfigurationRegister(register: Part.Register.control1, value: rateBits << Part.odrShift | Part.axesEnabled),
+            ConfigurationRegister(register: Part.Register.control4, value: control4),
+            ConfigurationRegister(register: Part.Register.control5, value: Part.fifoEnableBit),
+            ConfigurationRegister(register: Part.Register.fifoControl, value: Part.fifoModeStream << Part.fifoModeShift, mask: 0xC0),
+        ]
     }
+
+    var control4: UInt8 { Part.blockDataUpdateBit | rangeBits << Part.fullScaleShift | Part.highResolutionBit }
 
     var rangeBits: UInt8 { rangeG == 2 ? 0 : rangeG == 4 ? 1 : rangeG == 8 ? 2 : 3 }
     /// CTRL_REG1 ODR[3:0] (Table 31).
@@ -25,7 +33,6 @@ public final class LIS3DHDriver<Bus: I2CBus>: AccelerometerDriver<Bus> {
     public override func start() throws(HALError) {
         let id = try bus.readByte(address: address, register: Part.Register.whoAmI)
         guard id == Part.partID else { throw HALError(.badData, code: Int32(id), operation: "lis3dh part id") }
-        let control4 = Part.blockDataUpdateBit | rangeBits << Part.fullScaleShift | Part.highResolutionBit
         try bus.writeByte(address: address, register: Part.Register.control4, value: control4)
         try bus.writeByte(address: address, register: Part.Register.control5, value: Part.fifoEnableBit)
         try bus.writeByte(address: address, register: Part.Register.fifoControl, value: Part.fifoModeStream << Part.fifoModeShift)

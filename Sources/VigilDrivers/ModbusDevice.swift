@@ -72,7 +72,12 @@ public final class ModbusDevice {
         client.responseTimeoutNanoseconds = timeoutNanoseconds
         for request in requests {
             var lastError: HALError?
-            for _ in 0...retries {
+            // A reading is dated when its request went out: the slave measured it between then and
+            // its answer, and the loop may read the mailbox before the answer's own time (a value
+            // dated later than the loop's "now" would count as from the future).
+            var time = now()
+            for attempt in 0...retries {
+                if attempt > 0 { time = now() }
                 do {
                     try read(request, client)
                     lastError = nil
@@ -83,7 +88,6 @@ public final class ModbusDevice {
                     if error.kind == .modbusException { break }
                 }
             }
-            let time = now()
             if let error = lastError {
                 firstError = firstError ?? error
                 for i in request.points { readings[i] = .failed(error, at: time) }

@@ -4,34 +4,44 @@ import VigilHAL
 /// Shaft speed from a once-(or N-)per-revolution mark on a GPIO input, from the kernel's edge
 /// timestamps (so the loop's own jitter does not enter the measurement).
 ///
-/// The speed is the time across the last `pulsesPerRevolution` pulses. Edges that would imply a
-/// speed far above `maxRPM` are contact bounce and are dropped; no edge for `stallNanoseconds`
-/// means the shaft has stopped (0 rpm, a valid value).
+/// The speed is the time across the last `pulsesPerRevolution` pulses. Two pulses closer together
+/// than `maxRPM` allows make the channel out of range until a whole revolution of plausible pulses
+/// has followed: an overspeed (or a noisy pick-up) must never read as a smaller speed, as it
+/// would if the extra edges were dropped. No edge for `stallNanoseconds` is a standstill (0 rpm)
+/// when the machine may stand still, and a stale reading otherwise (a dead sensor is not a
+/// stopped machine).
 public final class Tachometer<Source: EdgeEventSource> {
     public let source: Source
     public let pulsesPerRevolution: Int
     public let maxRPM: Double
     public let stallNanoseconds: Int64
-    /// Times of the last `pulsesPerRevolution + 1` accepted edges (a ring).
+    public let mayStandStill: Bool
+    /// Times of the last `pulsesPerRevolution + 1` edges (a ring).
     private var edgeTimes: [MonotonicInstant]
     private var edgeCount = 0
     private var events: [EdgeEvent]
     private var rpm: Double?
-    /// Edges dropped as bounce since start.
-    public private(set) var rejectedEdges = 0
+    private var firstSample: MonotonicInstant?
+    /// Plausible intervals still needed before an interval that was too short stops counting.
+    private var implausibleFor = 0
+    /// The speed the last too-short interval implied.
+    private var implausibleRPM = 0.0
+    /// Intervals shorter than `maxRPM` allows, since start.
+    public private(set) var implausibleIntervals = 0
 
-    public init(source: Source, pulsesPerRevolution: Int, maxRPM: Double, stallNanoseconds: Int64) {
+    public init(source: Source, pulsesPerRevolution: Int, maxRPM: Double, stallNanoseconds: Int64, mayStandStill: Bool) {
         precondition(pulsesPerRevolution >= 1 && maxRPM > 0)
         self.source = source
         self.pulsesPerRevolution = pulsesPerRevolution
         self.maxRPM = maxRPM
         self.stallNanoseconds = stallNanoseconds
+        self.mayStandStill = mayStandStill
         edgeTimes = Array(repeating: .zero, count: pulsesPerRevolution + 1)
         events = Array(repeating: EdgeEvent(rising: true, time: .zero), count: 64)
     }
 
-    /// The shortest believable time between two pulses, from `maxRPM` with 50 % margin.
-    var minimumPulseNanoseconds: Int64 { Int64(60e9 / (maxRPM * 1.5) / Double(pulsesPerRevolution)) }
+    /// The shortest interval between two pulses at `maxRPM`.
+    var minimumPulseNanoseconds: Int64 { Int64(60e9 / (maxRPM * Double(pulsesPerRevolution))) }
 
     /// Takes the edges the kernel queued and returns the speed, rpm.
     public func sample(at time: Timestamp) -> Reading {
@@ -47,27 +57,37 @@ public final class Tachometer<Source: EdgeEventSource> {
         }
         let now = time.monotonic
         if firstSample == nil { firstSample = now }
+        let quiet: Bool
         if edgeCount > 0 {
-            let last = edgeTimes[(edgeCount - 1) % edgeTimes.count]
-            if now.nanoseconds(since: last) > stallNanoseconds { rpm = 0 }
-        } else if let first = firstSample, now.nanoseconds(since: first) > stallNanoseconds {
-            // No edge at all for the stall time since start: the shaft stands still.
-            rpm = 0
+            quiet = now.nanoseconds(since: edgeTimes[(edgeCount - 1) % edgeTimes.count]) > stallNanoseconds
+        } else {
+            quiet = firstSample.map { now.nanoseconds(since: $0) > stallNanoseconds } ?? false
         }
-        guard let value = rpm else { return Reading(value: .nan, quality: .noValue, time: time) }
         var quality = Reading.clockQuality(time)
+        if quiet {
+            rpm = 0
+            implausibleFor = 0
+            if !mayStandStill { quality.insert(.stale) }
+        }
+        guard var value = rpm else { return Reading(value: .nan, quality: .noValue, time: time) }
+        if implausibleFor > 0 {
+            value = max(value, implausibleRPM)
+            quality.insert(.outOfRange)
+        }
         if value > maxRPM { quality.insert(.outOfRange) }
         return Reading(value: value, quality: quality, time: time)
     }
-    private var firstSample: MonotonicInstant?
 
     private func accept(_ t: MonotonicInstant) {
         let ring = edgeTimes.count
         if edgeCount > 0 {
-            let previous = edgeTimes[(edgeCount - 1) % ring]
-            if t.nanoseconds(since: previous) < minimumPulseNanoseconds {
-                rejectedEdges += 1
-                return
+            let interval = t.nanoseconds(since: edgeTimes[(edgeCount - 1) % ring])
+            if interval < minimumPulseNanoseconds {
+                implausibleIntervals += 1
+                implausibleFor = pulsesPerRevolution
+                implausibleRPM = 60e9 / (Double(max(interval, 1)) * Double(pulsesPerRevolution))
+            } else if implausibleFor > 0 {
+                implausibleFor -= 1
             }
         }
         edgeTimes[edgeCount % ring] = t

@@ -67,6 +67,11 @@ public enum FrameJSON {
         case .event(let e):
             o.string("kind", EventKind.name(ofRaw: e.kind))
             o.raw("reason", String(e.reason))
+            if e.kind == EventKind.reset.rawValue || e.kind == EventKind.resetRefused.rawValue, let source = ResetSource(code: e.reason) {
+                // An interlock-wide reset request: who asked (for the socket, value and limit are
+                // the caller's uid and pid).
+                o.string("source", source.rawValue)
+            }
             o.raw("rule", String(e.rule))
             if let c = channels[e.channel] { o.string("channel", c.name) } else { o.raw("channel_id", String(e.channel)) }
             o.raw("value", e.value.isFinite ? "\(e.value)" : "null")

@@ -78,12 +78,44 @@ public struct SystemFault: OptionSet, Sendable, Hashable, BitwiseCopyable {
     public static let busErrorBurst = SystemFault(rawValue: 1 << 1)
     /// The hardware watchdog could not be fed or opened.
     public static let watchdog = SystemFault(rawValue: 1 << 2)
+    /// The loop did not complete a cycle within the profile's `max_stall_ms`: the supervisor drove
+    /// every output to its safe level.
+    public static let loopStall = SystemFault(rawValue: 1 << 3)
+    /// An output could not be driven, or its feedback input disagreed with it for longer than
+    /// its `feedback_ms`.
+    public static let outputFault = SystemFault(rawValue: 1 << 4)
 
     /// Every bit with its name, in bit order.
-    public static let named: [(SystemFault, String)] = [(.deadlineBurst, "deadline_burst"), (.busErrorBurst, "bus_error_burst"), (.watchdog, "watchdog")]
+    public static let named: [(SystemFault, String)] = [
+        (.deadlineBurst, "deadline_burst"), (.busErrorBurst, "bus_error_burst"), (.watchdog, "watchdog"),
+        (.loopStall, "loop_stall"), (.outputFault, "output_fault"),
+    ]
 
     /// The names of the set bits, in bit order.
     public var names: [String] { Self.named.filter { contains($0.0) }.map(\.1) }
+}
+
+/// Who asked for a local reset: the profile's `[reset] sources` spellings, and (as ``code``) the
+/// reason byte of the interlock-wide `reset` and `reset_refused` events, whose value carries the
+/// caller's uid and whose limit its pid, for the control socket.
+public enum ResetSource: String, Sendable, CaseIterable, Codable {
+    /// The reset button wired to the board, pressed and released.
+    case button
+    /// `vigil interlock reset` through the node's control socket.
+    case socket
+
+    /// The event's reason byte.
+    public var code: UInt8 {
+        switch self {
+        case .button: return 1
+        case .socket: return 2
+        }
+    }
+
+    public init?(code: UInt8) {
+        guard let s = Self.allCases.first(where: { $0.code == code }) else { return nil }
+        self = s
+    }
 }
 
 /// What a channel measures: the quantity byte of a birth frame's channel table (§4.1).

@@ -91,6 +91,9 @@ public protocol DigitalInput: AnyObject {
 /// A digital output: drives a line's logical level (before active-low inversion).
 public protocol DigitalOutput: AnyObject {
     func write(_ active: Bool) throws(HALError)
+    /// The line's logical level as the chip reads it back (on most controllers the pin itself;
+    /// an expander that ignored a write reads back the old level).
+    func readBack() throws(HALError) -> Bool
 }
 
 /// An input whose edges the kernel timestamps and queues.

@@ -4,9 +4,9 @@
 /// Building one never allocates (the operation is a `StaticString`), so drivers can throw it from
 /// the real-time loop. Context that needs a string (device path, register name) is added by the
 /// caller that owns it, outside the loop.
-public struct HALError: Error, Sendable, CustomStringConvertible {
+public struct HALError: Error, Sendable, CustomStringConvertible, BitwiseCopyable {
     /// The failure classes a driver, the interlock and a technician care about.
-    public enum Kind: UInt8, Sendable, CaseIterable {
+    public enum Kind: UInt8, Sendable, CaseIterable, BitwiseCopyable {
         /// The device node, adapter, chip or line does not exist (unplugged, wrong profile).
         case noDevice = 1
         /// The I2C address was not acknowledged.

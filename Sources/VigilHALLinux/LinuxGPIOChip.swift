@@ -146,6 +146,9 @@ public final class LinuxGPIOLine: DigitalInput, DigitalOutput, EdgeEventSource {
         if gpiod_line_set_value(line, active ? 1 : 0) < 0 { throw HALError(errno: errno, operation: "gpio set value") }
     }
 
+    /// An output's level as the kernel reads it back (`gpiod_line_get_value` on the output line).
+    public func readBack() throws(HALError) -> Bool { try read() }
+
     public func readEvents(into buffer: UnsafeMutableBufferPointer<EdgeEvent>) throws(HALError) -> Int {
         guard buffer.count > 0, gpiod_line_event_get_fd(line) >= 0 else { return 0 }
         var zero = timespec(tv_sec: 0, tv_nsec: 0)

@@ -12,6 +12,19 @@ public enum OutputKind: String, Sendable, Equatable, CaseIterable, Codable {
     case heartbeat
 }
 
+/// A local reset request: who asked, and for the control socket the caller.
+public struct ResetRequest: Sendable, Equatable {
+    public var source: ResetSource
+    public var uid: UInt32?
+    public var pid: Int32?
+    public init(source: ResetSource, uid: UInt32? = nil, pid: Int32? = nil) {
+        self.source = source
+        self.uid = uid
+        self.pid = pid
+    }
+    public static let button = ResetRequest(source: .button)
+}
+
 /// The local safety interlock: a pure, deterministic state machine. No I/O, no clock of its own,
 /// no allocation after `init`: the loop feeds it samples and the time, and drives the outputs it
 /// returns. Outputs are energize-to-run: a permissive is on only while everything it guards is
@@ -64,11 +77,12 @@ public struct Interlock: Sendable {
     }
 
     /// Evaluates every rule against `samples` (indexed by channel) at `now` and recomputes the
-    /// outputs. `reset` is a local reset request (GPIO reset input or the CLI on the node): it
-    /// clears latched rules whose condition has ended and is refused (an event) otherwise.
-    /// Real-time safe: no allocation, no locks, O(rules + outputs).
+    /// outputs. `reset` is a local reset request (the reset button or the CLI on the node): it
+    /// clears latched rules whose condition has ended and is refused otherwise; either way it is
+    /// one event that names its source. Real-time safe: no allocation, no locks, O(rules + outputs).
     public mutating func evaluate(samples: UnsafeBufferPointer<ChannelSample>, now: MonotonicInstant,
-                                  clockSynchronised: Bool, systemFaults newSystemFaults: SystemFault, reset: Bool) {
+                                  clockSynchronised: Bool, systemFaults newSystemFaults: SystemFault, reset request: ResetRequest?) {
+        let reset = request != nil
         events.removeAll(keepingCapacity: true)
         // A clock that runs backwards makes every age meaningless: treat all inputs as faulty.
         let clockWentBack = lastEvaluation.map { now < $0 } ?? false
@@ -81,7 +95,7 @@ public struct Interlock: Sendable {
             var (input, reason) = InputClass.of(sample, for: rule, now: now, clockSynchronised: clockSynchronised)
             if clockWentBack { input = .fault; reason = .timeInFuture }
             let before = states[i]
-            let after = before.next(input, fault: reason, rule: rule, now: now, reset: reset, manualStart: manualStart)
+            let after = before.next(input, fault: reason, sampleTime: sample.time, rule: rule, now: now, reset: reset, manualStart: manualStart)
             states[i] = after
             inputs[i] = input
             // A reset cannot clear a trip whose condition (or fault) is still present; a rule that
@@ -103,12 +117,15 @@ public struct Interlock: Sendable {
             systemFaultLatched = true
         } else if systemFaultLatched && reset {
             systemFaultLatched = false
-            events.append(InterlockEvent(kind: .reset, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
         }
         systemFaults = newSystemFaults
         if reset && !newSystemFaults.isEmpty { refused = true }
-        if refused {
-            events.append(InterlockEvent(kind: .resetRefused, time: now, rule: -1, channel: -1, value: .nan, limit: .nan, reason: 0))
+        if let request {
+            // The request itself: who asked (value: the caller's uid, limit: its pid, for the
+            // control socket), and whether it was refused.
+            events.append(InterlockEvent(kind: refused ? .resetRefused : .reset, time: now, rule: -1, channel: -1,
+                                         value: request.uid.map { Double($0) } ?? .nan, limit: request.pid.map { Double($0) } ?? .nan,
+                                         reason: request.source.code))
         }
 
         // Outputs.
@@ -124,15 +141,10 @@ public struct Interlock: Sendable {
                 for i in 0..<rules.count where rules[i].output == o && states[i].action(of: rules[i]) != nil { on = true }
                 outputs[o] = on
             case .heartbeat:
-                // Toggle only while everything is healthy; a stuck level tells the relay to drop.
-                var healthy = !tripped
-                for i in 0..<rules.count {
-                    switch states[i] {
-                    case .faulted, .starting: healthy = false
-                    case .normal, .debouncing, .active, .latched: break
-                    }
-                }
-                outputs[o] = healthy ? !outputs[o] : false
+                // Toggles while no permissive is held off; a stuck level tells the external relay
+                // to drop. A warning (or a warn rule's fault) keeps it toggling: the relay stops
+                // the machine only when vigil itself would.
+                outputs[o] = tripped ? false : !outputs[o]
             }
         }
         let armed = !tripped

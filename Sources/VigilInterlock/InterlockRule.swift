@@ -15,7 +15,8 @@ public struct InterlockRule: Sendable, Equatable {
     /// Which side of the limit trips (the profile's `above = …` or `below = …`).
     public enum Comparison: String, Sendable, Equatable, CaseIterable, Codable { case above, below }
     public enum Debounce: Sendable, Equatable {
-        /// The condition must hold for this many consecutive evaluations (1 = immediately).
+        /// The condition must hold in this many consecutive new samples of the channel (1 =
+        /// immediately): a sample the rule has already seen does not count again.
         case evaluations(Int)
         /// The condition must hold continuously for this long.
         case nanoseconds(Int64)

@@ -131,12 +131,15 @@ public enum ResetOutcome: UInt8, Sendable, Equatable {
     case refused = 2
     /// Latches cleared, but a permissive is still off (a rule waits for its first healthy input).
     case notArmed = 3
+    /// The profile does not let this source reset (`[reset] sources`): nothing was cleared.
+    case sourceNotAllowed = 4
 
     public var name: String {
         switch self {
         case .armed: return "armed"
         case .refused: return "refused"
         case .notArmed: return "not_armed"
+        case .sourceNotAllowed: return "source_not_allowed"
         }
     }
 }

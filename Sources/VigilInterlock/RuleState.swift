@@ -7,8 +7,9 @@ public enum RuleState: Sendable, Equatable {
     case starting
     /// The condition does not hold.
     case normal
-    /// The condition holds but has not yet held long enough: `count` evaluations since `since`.
-    case debouncing(count: Int, since: MonotonicInstant)
+    /// The condition holds but has not yet held long enough: seen in `count` samples (each with
+    /// a newer timestamp, the last at `lastSample`) since `since`.
+    case debouncing(count: Int, since: MonotonicInstant, lastSample: MonotonicInstant)
     /// The condition holds (or is inside the hysteresis band after holding): action in force.
     case active
     /// A latching trip whose condition has ended: in force until a local reset.
@@ -16,15 +17,9 @@ public enum RuleState: Sendable, Equatable {
     /// The input is faulty; the rule's `onFault` action is in force. Trips from a fault latch.
     case faulted(FaultReason)
 
-    /// The action this state puts in force, if any.
-    public func action(of rule: InterlockRule) -> InterlockAction? {
-        switch self {
-        case .normal, .debouncing: return nil
-        case .active, .latched: return rule.action
-        case .faulted: return rule.onFault
-        case .starting: return rule.onFault
-        }
-    }
+    /// The action this state puts in force, if any. A trip rule holds its permissive off until
+    /// it has seen a healthy input, whatever its fault action.
+    public func action(of rule: InterlockRule) -> InterlockAction? { RuleStateCode(self).action(of: rule) }
 }
 
 /// How an evaluation sees one rule's input: the classes of the transition table.
@@ -65,7 +60,9 @@ extension RuleState {
     ///
     /// `manualStart`: whether a rule leaving `.starting` with its input healthy waits for a reset
     /// (restart prevention) or arms by itself.
-    public func next(_ input: InputClass, fault: FaultReason?, rule: InterlockRule, now: MonotonicInstant,
+    /// `sampleTime` is the input sample's own timestamp: a count debounce counts samples, not
+    /// evaluations, so on a channel updated once a second `debounce = 2` lasts two seconds.
+    public func next(_ input: InputClass, fault: FaultReason?, sampleTime: MonotonicInstant, rule: InterlockRule, now: MonotonicInstant,
                      reset: Bool, manualStart: Bool) -> RuleState {
         let latches = rule.latch && rule.action == .trip
         switch (self, input) {
@@ -75,7 +72,7 @@ extension RuleState {
             return .faulted(fault ?? .missing)
 
         case (.starting, .beyond):
-            return Self.debounced(count: 1, since: now, rule: rule, now: now) == .active ? .active : .starting
+            return Self.debounced(count: 1, since: now, lastSample: sampleTime, rule: rule, now: now) == .active ? .active : .starting
         case (.starting, .band), (.starting, .clear):
             if manualStart && rule.onFault == .trip { return input == .clear && reset ? .normal : .latched }
             return .normal
@@ -83,12 +80,13 @@ extension RuleState {
         case (.normal, .clear), (.normal, .band):
             return .normal
         case (.normal, .beyond):
-            return Self.debounced(count: 1, since: now, rule: rule, now: now)
+            return Self.debounced(count: 1, since: now, lastSample: sampleTime, rule: rule, now: now)
 
         case (.debouncing, .clear), (.debouncing, .band):
             return .normal // the excursion did not last
-        case (.debouncing(let count, let since), .beyond):
-            return Self.debounced(count: count + 1, since: since, rule: rule, now: now)
+        case (.debouncing(let count, let since, let last), .beyond):
+            let fresh = sampleTime > last
+            return Self.debounced(count: fresh ? count + 1 : count, since: since, lastSample: fresh ? sampleTime : last, rule: rule, now: now)
 
         case (.active, .beyond), (.active, .band):
             return .active // hysteresis: hold until the release level
@@ -103,7 +101,7 @@ extension RuleState {
             return reset ? .normal : .latched
 
         case (.faulted, .beyond):
-            let debouncing = Self.debounced(count: 1, since: now, rule: rule, now: now)
+            let debouncing = Self.debounced(count: 1, since: now, lastSample: sampleTime, rule: rule, now: now)
             if debouncing == .active { return .active }
             return faultLatches(rule) ? .latched : debouncing
         case (.faulted, .band), (.faulted, .clear):
@@ -112,15 +110,16 @@ extension RuleState {
         }
     }
 
-    /// A fault that dropped the permissive stays dropped until a local reset.
-    private func faultLatches(_ rule: InterlockRule) -> Bool { rule.onFault == .trip && rule.latch }
+    /// A fault that dropped the permissive stays dropped until a local reset, and a fault never
+    /// clears a latching trip: a trip rule's fault returns to the latch whatever its fault action.
+    private func faultLatches(_ rule: InterlockRule) -> Bool { rule.latch && (rule.onFault == .trip || rule.action == .trip) }
 
-    private static func debounced(count: Int, since: MonotonicInstant, rule: InterlockRule, now: MonotonicInstant) -> RuleState {
+    private static func debounced(count: Int, since: MonotonicInstant, lastSample: MonotonicInstant, rule: InterlockRule, now: MonotonicInstant) -> RuleState {
         switch rule.debounce {
         case .evaluations(let needed):
-            return count >= needed ? .active : .debouncing(count: count, since: since)
+            return count >= needed ? .active : .debouncing(count: count, since: since, lastSample: lastSample)
         case .nanoseconds(let needed):
-            return now.nanoseconds(since: since) >= needed ? .active : .debouncing(count: count, since: since)
+            return now.nanoseconds(since: since) >= needed ? .active : .debouncing(count: count, since: since, lastSample: lastSample)
         }
     }
 }

@@ -53,12 +53,15 @@ public enum RuleStateCode: RawRepresentable, Sendable, Equatable {
         }
     }
 
-    /// The action this state puts in force on `rule` (as ``RuleState/action(of:)``).
+    /// The action this state puts in force on `rule`: none while normal or debouncing, the rule's
+    /// own when its condition holds or is latched, its fault action while faulted; while starting
+    /// a trip rule trips (its permissive stays off until it has seen a healthy input).
     public func action(of rule: InterlockRule) -> InterlockAction? {
         switch self {
         case .normal, .debouncing: return nil
         case .active, .latched: return rule.action
-        case .faulted, .starting: return rule.onFault
+        case .faulted: return rule.onFault
+        case .starting: return rule.action == .trip ? .trip : rule.onFault
         }
     }
 }

@@ -34,6 +34,29 @@ public final class Mailbox<Value: BitwiseCopyable>: @unchecked Sendable {
         }
     }
 
+    /// Reader side with a bound: a value that was published whole, or nil when the writer was
+    /// mid-publication in each of `attempts` tries. The real-time loop reads the Modbus threads'
+    /// mailboxes this way: a writer pre-empted mid-publish on a single core would otherwise keep
+    /// the loop spinning until it is scheduled again.
+    public func read(attempts: Int) -> Value? {
+        for _ in 0..<max(1, attempts) {
+            let before = sequence.load(ordering: .acquiring)
+            if before & 1 != 0 { continue }
+            let value = slot.pointee
+            atomicMemoryFence(ordering: .acquiring)
+            if sequence.load(ordering: .relaxed) == before { return value }
+        }
+        return nil
+    }
+
+    /// Test hook: leaves the mailbox as a writer pre-empted between the two halves of a publish
+    /// would (`true`), or completes that publication (`false`).
+    public func holdPublication(_ held: Bool) {
+        let s = sequence.load(ordering: .relaxed)
+        if held && s & 1 == 0 { sequence.store(s + 1, ordering: .releasing) }
+        if !held && s & 1 != 0 { sequence.store(s + 1, ordering: .releasing) }
+    }
+
     /// How many times a value was published.
     public var publications: Int { sequence.load(ordering: .acquiring) / 2 }
 }

@@ -136,6 +136,24 @@ public final class PeriodicLoop<Body: LoopBody>: @unchecked Sendable {
         }
     }
 
+    /// Asks the loop to finish and waits at most `nanoseconds` for it. False: the loop is hung
+    /// (in a driver call, say); its thread is left behind, detached, for the process's exit.
+    public func stop(waitingAtMostNanoseconds nanoseconds: Int64) -> Bool {
+        stopRequested.store(true, ordering: .releasing)
+        guard let t = thread else { return true }
+        let deadline = vigil_monotonic_ns() + nanoseconds
+        while !finished.load(ordering: .acquiring) && vigil_monotonic_ns() < deadline { usleep(1000) }
+        guard finished.load(ordering: .acquiring) else {
+            pthread_detach(t)
+            thread = nil
+            return false
+        }
+        pthread_join(t, nil)
+        thread = nil
+        return true
+    }
+    private let finished = Atomic<Bool>(false)
+
     public var isStopping: Bool { stopRequested.load(ordering: .acquiring) }
 
     private func requestRealtime() {
@@ -197,6 +215,7 @@ public final class PeriodicLoop<Body: LoopBody>: @unchecked Sendable {
             }
         }
         publish(&stats, burst: false)
+        finished.store(true, ordering: .releasing)
     }
 
     private func noteOverrun(at t: Int64) {

@@ -31,6 +31,25 @@ final class AccelerometerSlot<Bus: I2CBus> {
     var nextAnalysis: MonotonicInstant = .zero
     var clipped = false
     var health = SensorHealth(limit: SensorHealth.i2cFailureLimit)
+    var retry = SensorRetry()
+    /// Samples drained in the current rate window, and when the window began (nil: not yet).
+    var windowSamples = 0
+    var windowOverran = false
+    var windowStart: MonotonicInstant?
+    /// The rate window: long enough for a FIFO's worth of samples four times over, at least 100 ms.
+    let rateWindowNanoseconds: Int64
+    /// Fewer samples than this in a rate window: the part has stopped producing them (a supply dip
+    /// put it back in standby; its FIFO drains empty without an error).
+    let minimumWindowSamples: Int
+    /// Samples drained since the last analysis: a block is analysed only when this many are new.
+    var samplesSinceAnalysis = 0
+    let minimumNewSamples: Int
+    /// One configuration register is read back this often, round robin.
+    var nextConfigurationCheck = MonotonicInstant.zero
+    static var configurationCheckNanoseconds: Int64 { 250_000_000 }
+    /// Rate windows that found the part starved, and configuration read-backs that found it lost.
+    var starvations = 0
+    var configurationLosses = 0
     /// Samples lost to FIFO overruns (blocks restart after one).
     var overruns = 0
     /// Blocks analysed since start.
@@ -49,6 +68,11 @@ final class AccelerometerSlot<Bus: I2CBus> {
         self.rpmChannel = rpmChannel
         blockLength = config.blockLength
         self.intervalNanoseconds = intervalNanoseconds
+        let rate = config.sampleRateHz
+        rateWindowNanoseconds = max(100_000_000, Int64(4 * 32 / rate * 1e9))
+        // Half the samples the rate promises (a part's data rate is accurate to a few per cent).
+        minimumWindowSamples = max(1, Int(rate * Double(rateWindowNanoseconds) / 1e9 / 2))
+        minimumNewSamples = max(1, min(config.blockLength, Int(rate * Double(intervalNanoseconds) / 1e9 / 2)))
         fifo = Array(repeating: .zero, count: 32)
         rings = Array(repeating: Q15(rawValue: 0), count: 3 * config.blockLength)
         block = Array(repeating: Q15(rawValue: 0), count: config.blockLength)
@@ -73,18 +97,72 @@ final class AccelerometerSlot<Bus: I2CBus> {
         }
     }
 
-    func start() throws(HALError) { try driver.start() }
+    /// Starts the part at set-up; the error, if any (the cycle tries again).
+    func start() -> HALError? { retry.attempt(at: nil) { () throws(HALError) in try driver.start() } }
 
-    /// The cycle's visit: drain, then analyse when a block is due; faults after repeated failures.
+    /// The cycle's visit: (re)start a part that is down when due, drain, check that samples come
+    /// at the rate and the configuration holds, then analyse when a block is due.
     func sample(at now: MonotonicInstant, clockQuality: Quality, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
-        if !drain() {
+        if !retry.isRunning {
+            guard retry.isDue(at: now) else { return }
+            guard retry.attempt(at: now, { () throws(HALError) in try driver.start() }) == nil else {
+                markFault(samples: samples, now: now, quality: .commFault)
+                return
+            }
+            health.succeeded()
+            contiguous = 0
+            samplesSinceAnalysis = 0
+            windowStart = nil
+            nextConfigurationCheck = now.advanced(byNanoseconds: Self.configurationCheckNanoseconds)
+        }
+        let drained = drain()
+        if !drained {
             busErrors += 1
-            if health.consecutiveFailures >= health.limit { markFault(samples: samples, now: now) }
+            if health.consecutiveFailures >= health.limit {
+                markFault(samples: samples, now: now, quality: .commFault)
+                retry.lost(health.lastError, at: now)
+                return
+            }
+        }
+        if checkRate(at: now) || checkConfiguration(at: now) {
+            markFault(samples: samples, now: now, quality: .stale)
+            return
         }
         let shaftHz: Double? = rpmChannel.flatMap { c in
             samples[c].quality.isDisjoint(with: .unusable) && samples[c].value > 0 ? samples[c].value / 60 : nil
         }
         analyseIfDue(now: now, samples: samples, clockQuality: clockQuality, shaftHz: shaftHz)
+    }
+
+    /// At the end of each rate window: whether the part produced too few samples in it (it is then
+    /// restarted).
+    func checkRate(at now: MonotonicInstant) -> Bool {
+        guard let start = windowStart else {
+            windowStart = now
+            windowSamples = 0
+            return false
+        }
+        guard now.nanoseconds(since: start) >= rateWindowNanoseconds else { return false }
+        let starved = windowSamples < minimumWindowSamples && !windowOverran
+        windowStart = now
+        windowSamples = 0
+        windowOverran = false
+        if starved {
+            starvations += 1
+            retry.lost(HALError(.timeout, operation: "accelerometer samples"), at: now)
+        }
+        return starved
+    }
+
+    /// Reads back one configuration register when due: whether the part lost its configuration
+    /// (it is then restarted). A failed read is left to the drain's failure count.
+    func checkConfiguration(at now: MonotonicInstant) -> Bool {
+        guard now >= nextConfigurationCheck else { return false }
+        nextConfigurationCheck = now.advanced(byNanoseconds: Self.configurationCheckNanoseconds)
+        guard let intact = try? driver.verifyNextConfigurationRegister(), !intact else { return false }
+        configurationLosses += 1
+        retry.lost(HALError(.badData, operation: "accelerometer configuration"), at: now)
+        return true
     }
 
     /// Drains the FIFO; returns false on a bus error (counted, the block restarts).
@@ -104,6 +182,10 @@ final class AccelerometerSlot<Bus: I2CBus> {
             contiguous = 0
         }
         if result.clipped { clipped = true }
+        windowSamples += result.count
+        // An overrun means the part filled its FIFO: it is producing (the loop was late).
+        if result.overrun { windowOverran = true }
+        samplesSinceAnalysis += result.count
         let n = blockLength
         for i in 0..<result.count {
             let s = fifo[i]
@@ -118,8 +200,11 @@ final class AccelerometerSlot<Bus: I2CBus> {
 
     /// Analyses the newest block when one is due and complete; writes the metric channels.
     func analyseIfDue(now: MonotonicInstant, samples: UnsafeMutableBufferPointer<ChannelSample>, clockQuality: Quality, shaftHz: Double?) {
-        guard now >= nextAnalysis, contiguous == blockLength else { return }
+        // A block is analysed only when enough of it is new: the same samples analysed again
+        // would be stamped fresh while the part has gone quiet.
+        guard now >= nextAnalysis, contiguous == blockLength, samplesSinceAnalysis >= minimumNewSamples else { return }
         nextAnalysis = now.advanced(byNanoseconds: intervalNanoseconds)
+        samplesSinceAnalysis = 0
         let n = blockLength
         for (k, axis) in axes.enumerated() {
             // Oldest sample sits at `cursor` once the ring is full: copy in two runs.
@@ -144,10 +229,11 @@ final class AccelerometerSlot<Bus: I2CBus> {
         blocksAnalysed += 1
     }
 
-    /// Marks every metric channel of this sensor faulty (the sensor stopped answering).
-    func markFault(samples: UnsafeMutableBufferPointer<ChannelSample>, now: MonotonicInstant) {
+    /// Marks every metric channel of this sensor faulty (it stopped answering: `.commFault`; it
+    /// answers but produces no samples or lost its configuration: `.stale`).
+    func markFault(samples: UnsafeMutableBufferPointer<ChannelSample>, now: MonotonicInstant, quality: Quality) {
         for axis in metricChannels {
-            for (_, channel) in axis { samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now) }
+            for (_, channel) in axis { samples[channel] = ChannelSample(value: .nan, quality: quality, time: now) }
         }
     }
 }

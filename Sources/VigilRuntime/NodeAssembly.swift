@@ -6,12 +6,15 @@ import VigilHAL
 import VigilInterlock
 import VigilLoop
 import VigilParts
+import VigilFrames
 
 /// A node ready to run: its cycle (for the real-time loop) and one Modbus worker per port (each
 /// on its own thread), sharing the mailboxes through which Modbus values reach the cycle.
 public struct Node<Board: NodeBoard> {
     public let cycle: NodeCycle<Board>
     public let modbusWorkers: [ModbusWorker<Board.Modbus>]
+    /// Drops the outputs if the loop stops completing cycles (started by the agent with the loop).
+    public let supervisor: LoopSupervisor<Board.Chip.Output>
 }
 
 /// Builds a node from a validated profile and a board: the one place that turns a profile's
@@ -37,6 +40,27 @@ public enum NodeAssembly {
         }
         func hal<T>(_ what: @autoclosure () -> String, _ body: () throws(HALError) -> T) throws(NodeError) -> T {
             do { return try body() } catch { throw NodeError.hardware(what: what(), error) }
+        }
+
+        // Outputs first, at their safe level, before any bus or sensor is touched: a start-up
+        // that fails later has already taken the lines from whatever held them and de-energized
+        // them (the machine may not run until the interlock says so).
+        var outputs: [OutputSlot<Board.Chip>] = []
+        for o in profile.outputs {
+            let chip = try board.gpioChip(o.line.chip)
+            let off = try offset(chip, o.line)
+            let line = try hal("output \(o.name) (\(o.line))") { () throws(HALError) in
+                try chip.requestOutput(offset: off, consumer: "vigil", settings: OutputLineSettings(activeLow: o.activeLow, initialValue: false))
+            }
+            var feedback: Board.Chip.Input?
+            if let f = o.feedback {
+                let fchip = try board.gpioChip(f.chip)
+                let foff = try offset(fchip, f)
+                feedback = try hal("feedback of output \(o.name) (\(f))") { () throws(HALError) in
+                    try fchip.requestInput(offset: foff, consumer: "vigil", settings: InputLineSettings(activeLow: o.feedbackActiveLow))
+                }
+            }
+            outputs.append(OutputSlot(name: o.name, line: line, feedback: feedback, feedbackNanoseconds: Int64(o.feedbackMilliseconds) * 1_000_000))
         }
 
         var slots: [SensorSlot<Board>] = []
@@ -91,8 +115,12 @@ public enum NodeAssembly {
                 let line = try hal("input \(d.line)") { () throws(HALError) in
                     try chip.requestInput(offset: o, consumer: "vigil", settings: InputLineSettings(activeLow: d.activeLow, bias: d.bias))
                 }
-                slots.append(.digitalInput(LineSlot(name: sensor.name, sensor: DebouncedInput(input: line, debounceNanoseconds: Int64(d.debounceMilliseconds) * 1_000_000),
-                                                    channel: try index("\(sensor.name).state"))))
+                // The levels a rule on this input acts on count after debounce_trip_ms (at once by
+                // default); only the return to healthy waits the full debounce.
+                let channel = "\(sensor.name).state"
+                let (towardsActive, towardsInactive) = Self.inputDebounce(d, channel: channel, rules: profile.rules)
+                slots.append(.digitalInput(LineSlot(name: sensor.name, sensor: DebouncedInput(input: line, towardsActive: towardsActive, towardsInactive: towardsInactive),
+                                                    channel: try index(channel))))
             case .tachometer(let t):
                 let chip = try board.gpioChip(t.line.chip)
                 let o = try offset(chip, t.line)
@@ -100,7 +128,8 @@ public enum NodeAssembly {
                     try chip.requestInput(offset: o, consumer: "vigil", settings: InputLineSettings(bias: t.bias, edges: EdgeSelection(t.edge)))
                 }
                 slots.append(.tachometer(LineSlot(name: sensor.name, sensor: Tachometer(source: line, pulsesPerRevolution: t.pulsesPerRevolution, maxRPM: t.maxRPM,
-                                                                                       stallNanoseconds: Int64(t.stallMilliseconds) * 1_000_000),
+                                                                                       stallNanoseconds: Int64(t.stallMilliseconds) * 1_000_000,
+                                                                                       mayStandStill: t.mayStandStill),
                                                   channel: try index("\(sensor.name).rpm"))))
             case .modbus(let m):
                 // Polled off the loop thread; values reach the cycle through one mailbox per point.
@@ -118,30 +147,26 @@ public enum NodeAssembly {
             }
         }
 
-        // Outputs start de-energized: the machine may not run until the interlock says so.
-        var outputs: [Board.Chip.Output] = []
-        for o in profile.outputs {
-            let chip = try board.gpioChip(o.line.chip)
-            let off = try offset(chip, o.line)
-            outputs.append(try hal("output \(o.name) (\(o.line))") { () throws(HALError) in
-                try chip.requestOutput(offset: off, consumer: "vigil", settings: OutputLineSettings(activeLow: o.activeLow, initialValue: false))
-            })
-        }
-        var resetInput: DebouncedInput<Board.Chip.Input>?
-        if let r = profile.reset {
-            let chip = try board.gpioChip(r.line.chip)
-            let off = try offset(chip, r.line)
-            let line = try hal("reset input \(r.line)") { () throws(HALError) in
+        var button: DebouncedInput<Board.Chip.Input>?
+        let r = profile.reset
+        if let ref = r.line {
+            let chip = try board.gpioChip(ref.chip)
+            let off = try offset(chip, ref)
+            let line = try hal("reset input \(ref)") { () throws(HALError) in
                 try chip.requestInput(offset: off, consumer: "vigil", settings: InputLineSettings(activeLow: r.activeLow, bias: r.bias))
             }
-            resetInput = DebouncedInput(input: line, debounceNanoseconds: 20_000_000)
+            button = DebouncedInput(input: line, debounceNanoseconds: 20_000_000)
         }
+        let reset = ResetPolicy(button: button, allowsButton: r.allows(.button), allowsSocket: r.allows(.socket),
+                                minimumPressNanoseconds: Int64(r.minimumPressMilliseconds) * 1_000_000,
+                                maximumPressNanoseconds: Int64(r.maximumPressMilliseconds) * 1_000_000)
 
         let interlock = Interlock(rules: try interlockRules(loaded), outputs: profile.outputs.map(\.kind))
+        let watch = CycleWatch()
         let cycle = NodeCycle<Board>(
             board: board, channelCount: catalog.channels.count, rangeMin: catalog.channels.map(\.rangeMin), rangeMax: catalog.channels.map(\.rangeMax),
-            slots: slots, interlock: interlock, outputs: outputs, resetInput: resetInput,
-            interlockStateChannel: try index("interlock.state"), watchdog: watchdog,
+            slots: slots, interlock: interlock, outputs: outputs, reset: reset,
+            interlockStateChannel: try index("interlock.state"), watchdog: watchdog, watch: watch,
             snapshotIntervalNanoseconds: Int64(profile.uplink.snapshotIntervalMilliseconds) * 1_000_000,
             busErrorBurst: profile.realtime.busErrorBurst,
             busErrorWindowNanoseconds: Int64(profile.realtime.busErrorWindowMilliseconds) * 1_000_000)
@@ -149,7 +174,24 @@ public enum NodeAssembly {
         for (port, devices) in workerDevices.sorted(by: { $0.key < $1.key }) {
             workers.append(ModbusWorker(client: try board.modbusClient(port: port), devices: devices, now: { [board] in board.pollerTimestamp() }))
         }
-        return Node(cycle: cycle, modbusWorkers: workers)
+        let rt = profile.realtime
+        let supervisor = LoopSupervisor(outputs: cycle.outputLines, watch: watch, maxStallNanoseconds: Int64(rt.maxStallMilliseconds) * 1_000_000,
+                                        priority: rt.priority + 1)
+        return Node(cycle: cycle, modbusWorkers: workers, supervisor: supervisor)
+    }
+
+    /// The debounce of a digital input towards each level (active, inactive), ns: a level some rule
+    /// on `channel` acts on (its value lies beyond the rule's limit) takes `debounce_trip_ms`; the
+    /// other takes `debounce_ms`.
+    static func inputDebounce(_ d: DigitalInputSpec, channel: String, rules: [RuleSpec]) -> (Int64, Int64) {
+        func actsOn(_ level: Double) -> Bool {
+            rules.contains { r in
+                r.channel == channel && (r.comparison == .above ? level > r.limit : level < r.limit)
+            }
+        }
+        let slow = Int64(d.debounceMilliseconds) * 1_000_000
+        let fast = Int64(d.debounceTripMilliseconds) * 1_000_000
+        return (actsOn(1) ? fast : slow, actsOn(0) ? fast : slow)
     }
 
     /// The interlock's rules, channels resolved to indices and limits converted to channel units.

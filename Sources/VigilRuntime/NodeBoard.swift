@@ -28,6 +28,8 @@ public protocol NodeBoard: AnyObject {
     func serialPort(device: String, baud: Int) throws(HALError) -> Serial
     /// The chips opened so far, by profile name (for the control socket's `gpio` commands).
     var openChips: [(name: String, chip: Chip)] { get }
+    /// The monotonic clock the loop and the node's samples run on.
+    func monotonicNow() -> MonotonicInstant
     /// The wall clock the node's samples are stamped with.
     func wallClock() -> WallClockTime
     /// Whether that wall clock is synchronised.

@@ -1,3 +1,4 @@
+import CVigilSys
 import Synchronization
 import VigilBase
 import VigilDrivers
@@ -36,11 +37,18 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
     /// Every sensor, in phase order (see ``SensorSlot``).
     let slots: [SensorSlot<Board>]
     var interlock: Interlock
-    let outputs: [Board.Chip.Output]
-    let resetInput: DebouncedInput<Board.Chip.Input>?
-    var resetWasActive = false
+    let outputs: [OutputSlot<Board.Chip>]
+    let reset: ResetPolicy<Board.Chip.Input>
     let interlockStateChannel: Int
-    let watchdog: HardwareWatchdog?
+    private(set) var watchdog: HardwareWatchdog?
+    /// A keep-alive failed: a system fault in the next evaluation.
+    var watchdogFailed = false
+    /// An output could not be driven, or its feedback disagreed too long: a system fault in the
+    /// next evaluation (the interlock latches it).
+    var outputFaultPresent = false
+    /// What the loop shares with its supervisor.
+    public let watch: CycleWatch
+    var stallsSeen = 0
     let board: Board
     var clockSync: ClockSyncState = .unknown
     var nextClockCheck: MonotonicInstant = .zero
@@ -50,13 +58,13 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
     var busErrorTimes: [Int64]
     var busErrorCursor = 0
     let busErrorWindow: Int64
-    /// Reset requests taken so far (see ``requestReset()``).
-    var resetRequestsTaken: UInt64 = 0
-
-    /// Reset requests made by the CLI on the node (the control socket adds one; the loop takes
-    /// them and answers in ``resetAnswer``).
-    let resetRequests = Atomic<UInt64>(0)
-    /// The last reset request the loop handled and its ``ResetOutcome``: `request << 8 | outcome`.
+    /// The last control-socket reset request the loop took (see ``requestReset(uid:pid:)``).
+    var socketResetTaken: UInt64 = 0
+    /// Control-socket reset requests, numbered, with the caller (the socket's thread writes, the
+    /// loop reads).
+    let socketReset = Mailbox(SocketResetRequest(number: 0, uid: 0, pid: 0))
+    private let socketResetNumbering = Mutex<UInt64>(0)
+    /// The last socket reset request the loop handled and its ``ResetOutcome``: `request << 8 | outcome`.
     let resetAnswer = Atomic<UInt64>(0)
     /// The proof test's synthetic excursion: while ≥ 0, this channel reads `testValueBits` (a
     /// Double's bit pattern) with good quality, in place of its sensor, before the interlock.
@@ -78,13 +86,17 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
     public let systemFaultLatched = Atomic<Bool>(false)
     /// Output levels after the last cycle, bit i = output i.
     public let outputLevels = Atomic<UInt64>(0)
-    /// Cycles run, and output writes that failed.
+    /// Cycles run.
     public internal(set) var cycles: Int64 = 0
-    public internal(set) var outputWriteErrors = 0
+    /// Output writes that failed, feedback disagreements past their bound, and failed watchdog
+    /// keep-alives, since start (status readers).
+    public let outputWriteErrors = Atomic<Int>(0)
+    public let feedbackFaults = Atomic<Int>(0)
+    public let watchdogErrors = Atomic<Int>(0)
 
     init(board: Board, channelCount: Int, rangeMin: [Double], rangeMax: [Double], slots: [SensorSlot<Board>],
-         interlock: Interlock, outputs: [Board.Chip.Output], resetInput: DebouncedInput<Board.Chip.Input>?,
-         interlockStateChannel: Int, watchdog: HardwareWatchdog?,
+         interlock: Interlock, outputs: [OutputSlot<Board.Chip>], reset: ResetPolicy<Board.Chip.Input>,
+         interlockStateChannel: Int, watchdog: HardwareWatchdog?, watch: CycleWatch,
          snapshotIntervalNanoseconds: Int64, busErrorBurst: Int, busErrorWindowNanoseconds: Int64) {
         self.board = board
         self.channelCount = channelCount
@@ -94,9 +106,10 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         self.slots = slots.enumerated().sorted { ($0.element.phase, $0.offset) < ($1.element.phase, $1.offset) }.map(\.element)
         self.interlock = interlock
         self.outputs = outputs
-        self.resetInput = resetInput
+        self.reset = reset
         self.interlockStateChannel = interlockStateChannel
         self.watchdog = watchdog
+        self.watch = watch
         self.snapshotIntervalNanoseconds = snapshotIntervalNanoseconds
         busErrorTimes = Array(repeating: .min, count: max(1, busErrorBurst))
         busErrorWindow = busErrorWindowNanoseconds
@@ -105,6 +118,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         latest = MailboxTable(count: channelCount, initial: .missing)
         ruleStates = MailboxTable(count: interlock.rules.count, initial: RuleStateCode.starting.rawValue)
         ruleInputs = MailboxTable(count: interlock.rules.count, initial: InputClass.fault.rawValue)
+        slotHealth = MailboxTable(count: slots.count, initial: SlotHealth(running: true, error: nil))
     }
 
     /// The current value of a channel as the loop sees it (loop thread or tests stepping it).
@@ -121,11 +135,16 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
     }
     public var isTripped: Bool { interlock.isTripped }
 
-    /// Asks the loop for a local reset; returns the request's number, which ``resetOutcome(of:)``
-    /// answers once the loop has handled it (within a period or two).
+    /// Asks the loop for a local reset from the control socket (`uid` and `pid`: the caller, as
+    /// the socket's peer credentials tell them); returns the request's number, which
+    /// ``resetOutcome(of:)`` answers once the loop has handled it (within a period or two).
     @discardableResult
-    public func requestReset() -> UInt64 {
-        resetRequests.wrappingAdd(1, ordering: .acquiringAndReleasing).newValue
+    public func requestReset(uid: UInt32 = 0, pid: Int32 = 0) -> UInt64 {
+        socketResetNumbering.withLock { number in
+            number += 1
+            socketReset.publish(SocketResetRequest(number: number, uid: uid, pid: pid))
+            return number
+        }
     }
 
     /// What the loop did with reset request `request` (or a later one), nil until it has handled it.
@@ -144,23 +163,44 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
                                 systemFaultLatched: systemFaultLatched.load(ordering: .acquiring))
     }
 
-    /// Starts every sensor (part-ID checks, configuration). Errors name the sensor.
-    public func startSensors() throws(NodeError) {
+    /// Starts every sensor (part-ID checks, configuration). A sensor that fails does not stop the
+    /// others: its channels read as faults (its rules act by their `on_fault`), and the cycle
+    /// retries it with back-off. Returns one error per sensor that failed, naming it.
+    @discardableResult
+    public func startSensors() -> [NodeError] {
+        var failures: [NodeError] = []
         for slot in slots {
-            do {
-                switch slot {
-                case .accelerometer(let a): try a.start()
-                case .thermometer(let t): try t.start()
-                case .digitalInput, .tachometer, .modbus: break
-                }
-            } catch {
-                throw NodeError.sensor(name: slot.name, error)
+            let error: HALError?
+            switch slot {
+            case .accelerometer(let a): error = a.start()
+            case .thermometer(let t): error = t.start()
+            case .digitalInput, .tachometer, .modbus: error = nil
             }
+            if let error { failures.append(NodeError.sensor(name: slot.name, error)) }
+        }
+        return failures
+    }
+
+    /// The sensors that are not running now (failed to start or lost), with their last error, as
+    /// the loop last published them (once per snapshot interval).
+    public func sensorsDown() -> [(name: String, error: HALError?)] {
+        (0..<slots.count).compactMap { i in
+            let h = slotHealth.read(i)
+            return h.running ? nil : (slots[i].name, h.error)
         }
     }
 
+    /// Per slot: whether an I2C sensor is running, and its last error.
+    let slotHealth: MailboxTable<SlotHealth>
+
     public func cycle(_ timing: CycleTiming) {
         let now = timing.wake
+        let stallMs = watch.stallRequestMilliseconds.exchange(0, ordering: .acquiringAndReleasing)
+        if stallMs > 0 {
+            // The supervisor's proof test (and its test hook): this cycle hangs, as one blocked
+            // in an I2C transfer would.
+            _ = vigil_sleep_until_monotonic_ns(vigil_monotonic_ns() + Int64(stallMs) * 1_000_000)
+        }
         if now >= nextClockCheck {
             clockSync = board.clockSyncState()
             nextClockCheck = now.advanced(byNanoseconds: 1_000_000_000)
@@ -193,40 +233,46 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         var systemFaults: SystemFault = []
         if timing.deadlineBurst { systemFaults.insert(.deadlineBurst) }
         if busErrorBurst(at: now.nanoseconds) { systemFaults.insert(.busErrorBurst) }
-
-        // A local reset: the reset input's rising edge, or the CLI on the node.
-        let requested = resetRequests.load(ordering: .acquiring)
-        var reset = requested != resetRequestsTaken
-        resetRequestsTaken = requested
-        if let input = resetInput {
-            let r = input.sample(at: stamp)
-            let active = r.quality.isDisjoint(with: .unusable) && r.value == 1
-            if active && !resetWasActive { reset = true }
-            resetWasActive = active
+        if watchdogFailed { systemFaults.insert(.watchdog) }
+        if outputFaultPresent { systemFaults.insert(.outputFault) }
+        let stalls = watch.stalls.load(ordering: .acquiring)
+        if stalls != stallsSeen {
+            stallsSeen = stalls
+            systemFaults.insert(.loopStall)
         }
 
+        // A local reset: the button's release after a press of the right length, or the control
+        // socket, each only if the profile allows it.
+        var request: ResetRequest?
+        let refusedSocket = takeSocketReset(into: &request)
+        if request == nil, reset.button(at: stamp) { request = .button }
+
+        // The samples were taken through the cycle (Modbus mailboxes last): judge their age at
+        // the time of the decision, so none is newer than "now".
+        let decisionTime = max(now, board.monotonicNow())
         samples.withUnsafeBufferPointer { s in
-            interlock.evaluate(samples: s, now: now, clockSynchronised: clockSync == .synchronized, systemFaults: systemFaults, reset: reset)
+            interlock.evaluate(samples: s, now: decisionTime, clockSynchronised: clockSync == .synchronized, systemFaults: systemFaults, reset: request)
         }
-        if let outcome = interlock.resetOutcome {
-            resetAnswer.store(resetRequestsTaken << 8 | UInt64(outcome.rawValue), ordering: .releasing)
+        if request?.source == .socket, let outcome = interlock.resetOutcome {
+            resetAnswer.store(socketResetTaken << 8 | UInt64(outcome.rawValue), ordering: .releasing)
         }
-        var levels: UInt64 = 0
-        for i in outputs.indices {
-            let on = interlock.outputs[i]
-            if on { levels |= 1 << UInt64(i) }
-            do { try outputs[i].write(on) } catch { outputWriteErrors += 1 }
-        }
-        outputLevels.store(levels, ordering: .releasing)
+        driveOutputs(at: now)
         ruleStates.publish { RuleStateCode(interlock.states[$0]).rawValue }
         ruleInputs.publish { interlock.inputs[$0].rawValue }
         systemFaultBits.store(interlock.systemFaults.rawValue, ordering: .releasing)
         systemFaultLatched.store(interlock.systemFaultLatched, ordering: .releasing)
         samples[interlockStateChannel] = ChannelSample(value: interlock.isTripped ? 1 : 0, quality: [], time: now)
+        if let refusedSocket { events.push(refusedSocket) }
         for e in interlock.events { events.push(e) }
 
         if !timing.isWarmUp && timing.previousMetDeadline, let watchdog {
-            do { try watchdog.keepAlive() } catch { busErrors += 1 }
+            do {
+                try watchdog.keepAlive()
+                watchdogFailed = false
+            } catch {
+                watchdogFailed = true
+                watchdogErrors.add(1, ordering: .relaxed)
+            }
         }
 
         samples.withUnsafeBufferPointer { latest.publish($0) }
@@ -235,8 +281,61 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
             for c in 0..<channelCount {
                 updates.push(ChannelUpdate(channel: UInt16(c), sample: samples[c], wallClock: stamp.wallClock))
             }
+            slotHealth.publish { i in
+                switch slots[i] {
+                case .accelerometer(let a): return SlotHealth(running: a.retry.isRunning, error: a.retry.lastError)
+                case .thermometer(let t): return SlotHealth(running: t.retry.isRunning, error: t.retry.lastError)
+                case .digitalInput, .tachometer, .modbus: return SlotHealth(running: true, error: nil)
+                }
+            }
         }
         cycles += 1
+        // A cycle completed: the supervisor's clock restarts (warm-up cycles are not supervised).
+        if !timing.isWarmUp { watch.lastCycleEnd.store(max(1, vigil_monotonic_ns()), ordering: .releasing) }
+    }
+
+    /// Takes a new control-socket reset request: into `request` when the profile lets the socket
+    /// reset, or answered as not allowed (returned as its event) when it does not.
+    private func takeSocketReset(into request: inout ResetRequest?) -> InterlockEvent? {
+        guard let asked = socketReset.read(attempts: 16), asked.number != socketResetTaken else { return nil }
+        socketResetTaken = asked.number
+        guard reset.allowsSocket else {
+            resetAnswer.store(asked.number << 8 | UInt64(ResetOutcome.sourceNotAllowed.rawValue), ordering: .releasing)
+            return InterlockEvent(kind: .resetRefused, time: board.monotonicNow(), rule: -1, channel: -1, value: Double(asked.uid),
+                                  limit: Double(asked.pid), reason: ResetSource.socket.code)
+        }
+        request = ResetRequest(source: .socket, uid: asked.uid, pid: asked.pid)
+        return nil
+    }
+
+    /// Drives each output to the interlock's level (or safe, once a stop or a stall forces it),
+    /// checks its feedback, and publishes the levels. A failed write or a feedback disagreement
+    /// past its bound is an output fault in the next evaluation.
+    private func driveOutputs(at now: MonotonicInstant) {
+        var levels: UInt64 = 0
+        var fault = false
+        let forced = watch.forcedSafe.load(ordering: .acquiring)
+        let stallsBefore = watch.stalls.load(ordering: .acquiring)
+        for i in outputs.indices {
+            let on = interlock.outputs[i] && !forced
+            if on { levels |= 1 << UInt64(i) }
+            if !outputs[i].drive(on, at: now) {
+                fault = true
+                outputWriteErrors.add(1, ordering: .relaxed)
+            }
+            if outputs[i].feedbackDisagrees(at: now) {
+                fault = true
+                feedbackFaults.add(1, ordering: .relaxed)
+            }
+        }
+        // The supervisor acted while these writes went out (this cycle was the stalled one): its
+        // safe state stands until the loop has seen the stall.
+        if watch.stalls.load(ordering: .acquiring) != stallsBefore || watch.forcedSafe.load(ordering: .acquiring) != forced {
+            for o in outputs { _ = o.drive(false, at: now) }
+            levels = 0
+        }
+        outputFaultPresent = fault
+        outputLevels.store(levels, ordering: .releasing)
     }
 
     func noteBusError(at t: Int64) {
@@ -249,11 +348,40 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         return oldest != .min && t - oldest <= busErrorWindow
     }
 
-    /// Drives every output to its safe (de-energized) level: the clean-stop path.
+    /// Drives every output to its safe (de-energized) level from the calling thread and holds it
+    /// there: the stop path (the loop, if it still runs, writes the safe level too from now on).
     public func driveSafeState() {
-        for o in outputs {
-            do { try o.write(false) } catch { outputWriteErrors += 1 }
-        }
+        watch.forcedSafe.store(true, ordering: .releasing)
+        let now = board.monotonicNow()
+        for o in outputs where !o.drive(false, at: now) { outputWriteErrors.add(1, ordering: .relaxed) }
         outputLevels.store(0, ordering: .releasing)
     }
+
+    /// Hands the cycle the hardware watchdog to pet (before the loop starts: the agent opens the
+    /// device only once the node is assembled, so a start-up that fails does not reboot the board).
+    public func attach(watchdog: HardwareWatchdog) {
+        self.watchdog = watchdog
+    }
+
+    /// The output lines, for the supervisor.
+    public var outputLines: [Board.Chip.Output] { outputs.map { $0.line } }
+
+    /// The level output `index` really has: its feedback contact if it has one, else the line read
+    /// back from the chip (the proof test judges by this, not by what was commanded).
+    public func readBack(output index: Int) throws(HALError) -> Bool {
+        try outputs[index].readBack()
+    }
+}
+
+/// An I2C sensor's state as the loop publishes it.
+struct SlotHealth: BitwiseCopyable {
+    var running: Bool
+    var error: HALError?
+}
+
+/// A control-socket reset request as the socket's thread hands it to the loop.
+struct SocketResetRequest: BitwiseCopyable {
+    var number: UInt64
+    var uid: UInt32
+    var pid: Int32
 }

@@ -7,16 +7,20 @@ import Synchronization
 import VigilFrames
 
 /// The proof test of one trip rule: a synthetic excursion on its channel (in place of the sensor,
-/// before the interlock), the output change timed, then the real value restored and the
-/// interlock reset. It runs on the caller's thread against a running loop, in real time.
+/// before the interlock), the output's real level timed (read back from the chip, or its feedback
+/// contact), then the sensor's value restored. The machine is not re-armed: the rule stays latched
+/// until an ordinary local reset, so a condition that arose meanwhile (an e-stop opened during the
+/// test) is seen by whoever resets. It runs on the caller's thread against a running loop.
 public struct ProofTest<Board: NodeBoard> {
     /// What the test found.
     public enum Outcome: Sendable, Equatable {
-        /// The output dropped `tripMilliseconds` after the excursion; `restored` tells whether the
-        /// permissive came back (nil when it was off to begin with).
-        case passed(tripMilliseconds: Double, excursion: Double, restored: Bool?)
-        /// The output did not drop within `withinMilliseconds`.
-        case failed(withinMilliseconds: Int64)
+        /// The output read back off `tripMilliseconds` after the excursion; `released` tells
+        /// whether the rule's real input is back within its release level (the permissive then
+        /// comes on after an ordinary reset); nil when the permissive was off to begin with.
+        case passed(tripMilliseconds: Double, excursion: Double, released: Bool?)
+        /// The output did not read back off within `withinMilliseconds` (`commandedOff`: the
+        /// interlock did command it off, so the line or its driver failed).
+        case failed(withinMilliseconds: Int64, commandedOff: Bool)
         /// Not run: the reason is for the technician (exit status 2 for a bad request, 5 refused).
         case notRun(status: Int32, reason: String)
     }
@@ -67,37 +71,33 @@ public struct ProofTest<Board: NodeBoard> {
         cycle.testValueBits.store(excursion.bitPattern, ordering: .releasing)
         cycle.testChannel.store(channel.id - 1, ordering: .releasing)
         var tripMs: Double?
+        var commandedOff = false
         let limitNs: Int64 = 5_000_000_000 + Int64(max(0, p.realtime.periodMicroseconds)) * 1000 * 100
         while SystemClock.monotonic().nanoseconds(since: t0) < limitNs {
+            // Judged by what the line really does, not by what the loop commanded.
             if cycle.outputLevels.load(ordering: .acquiring) & bit == 0 && RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .active {
-                tripMs = Double(SystemClock.monotonic().nanoseconds(since: t0)) / 1e6
-                break
+                commandedOff = true
+                if (try? cycle.readBack(output: outputIndex)) == false {
+                    tripMs = Double(SystemClock.monotonic().nanoseconds(since: t0)) / 1e6
+                    break
+                }
             }
             usleep(100)
         }
         cycle.testChannel.store(-1, ordering: .releasing)
-        guard let trip = tripMs else { return .failed(withinMilliseconds: limitNs / 1_000_000) }
+        guard let trip = tripMs else { return .failed(withinMilliseconds: limitNs / 1_000_000, commandedOff: commandedOff) }
         // Restore: the sensor's next real value replaces the excursion (up to one update interval
-        // plus a block), the rule's condition ends, and a local reset re-arms a healthy machine.
-        var restored: Bool?
+        // plus a block) and the rule's condition ends; the latch stays until an ordinary reset.
+        var released: Bool?
         if wasOn {
-            restored = false
+            released = false
             let wait = Int64(channel.updateIntervalMilliseconds + channel.maxAgeMilliseconds + 1000) * 1_000_000
             let t1 = SystemClock.monotonic()
             while SystemClock.monotonic().nanoseconds(since: t1) < wait {
-                if RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .latched { break }
+                if RuleStateCode(rawValue: cycle.ruleStates.read(ruleIndex)) == .latched { released = true; break }
                 usleep(5000)
             }
-            // A reset is refused while any condition holds the permissive off (the excursion's
-            // value until the sensor's next update, a deadline burst on a loaded node): ask again
-            // every 10 periods for up to 3 s.
-            let t2 = SystemClock.monotonic()
-            while SystemClock.monotonic().nanoseconds(since: t2) < 3_000_000_000 {
-                cycle.requestReset()
-                usleep(UInt32(max(1000, p.realtime.periodMicroseconds)) * 10)
-                if cycle.outputLevels.load(ordering: .acquiring) & bit != 0 { restored = true; break }
-            }
         }
-        return .passed(tripMilliseconds: trip, excursion: excursion, restored: restored)
+        return .passed(tripMilliseconds: trip, excursion: excursion, released: released)
     }
 }

@@ -62,6 +62,62 @@ struct SensorHealth {
     static let i2cFailureLimit = 3
 }
 
+/// When an I2C sensor that is not running (it failed to start, or stopped answering) is tried
+/// again: after 100 ms, then twice as long each time up to 30 s. While it is down its channels
+/// read as faults, and its failures are not bus errors of the node: one dead part must not make
+/// a node-wide bus-error burst out of its retries.
+struct SensorRetry {
+    private(set) var isRunning = false
+    private(set) var nextAttempt = MonotonicInstant.zero
+    private var backoffNanoseconds = SensorRetry.firstBackoffNanoseconds
+    private(set) var lastError: HALError?
+    /// Starts that succeeded after the first (a part re-initialised after it was lost).
+    private(set) var restarts = 0
+    private var started = false
+
+    static let firstBackoffNanoseconds: Int64 = 100_000_000
+    static let longestBackoffNanoseconds: Int64 = 30_000_000_000
+
+    func isDue(at now: MonotonicInstant) -> Bool { now >= nextAttempt }
+
+    /// Runs `start` and records the outcome (`now` nil: at set-up); the error, if it failed.
+    mutating func attempt(at now: MonotonicInstant?, _ start: () throws(HALError) -> Void) -> HALError? {
+        do {
+            try start()
+            startSucceeded()
+            return nil
+        } catch {
+            startFailed(error, at: now)
+            return error
+        }
+    }
+
+    mutating func startSucceeded() {
+        if started { restarts += 1 }
+        started = true
+        isRunning = true
+        backoffNanoseconds = Self.firstBackoffNanoseconds
+    }
+
+    /// A start failed at `now` (nil: at set-up, before the cycle's clock runs).
+    mutating func startFailed(_ error: HALError, at now: MonotonicInstant?) {
+        isRunning = false
+        lastError = error
+        guard let now else { return } // the first cycle tries again
+        nextAttempt = now.advanced(byNanoseconds: backoffNanoseconds)
+        backoffNanoseconds = min(2 * backoffNanoseconds, Self.longestBackoffNanoseconds)
+    }
+
+    /// The running sensor was lost (failed reads, no samples, configuration gone): start it again
+    /// after the first back-off.
+    mutating func lost(_ error: HALError?, at now: MonotonicInstant) {
+        isRunning = false
+        if let error { lastError = error }
+        backoffNanoseconds = Self.firstBackoffNanoseconds
+        nextAttempt = now.advanced(byNanoseconds: backoffNanoseconds)
+    }
+}
+
 /// A sensor on one GPIO line (a debounced digital input, a tachometer): sampled every cycle at
 /// the wake, one channel.
 final class LineSlot<Sensor: LineSensor> {
@@ -83,7 +139,7 @@ final class LineSlot<Sensor: LineSensor> {
     }
 }
 
-/// A thermometer read at its poll interval.
+/// A thermometer read at its poll interval; started again with back-off when it stops answering.
 final class ThermometerSlot<Bus: I2CBus> {
     let name: String
     let driver: ThermometerDriver<Bus>
@@ -91,6 +147,7 @@ final class ThermometerSlot<Bus: I2CBus> {
     let intervalNanoseconds: Int64
     var due = MonotonicInstant.zero
     var health = SensorHealth(limit: SensorHealth.i2cFailureLimit)
+    var retry = SensorRetry()
 
     init(name: String, driver: ThermometerDriver<Bus>, channel: Int, intervalNanoseconds: Int64) {
         self.name = name
@@ -99,9 +156,19 @@ final class ThermometerSlot<Bus: I2CBus> {
         self.intervalNanoseconds = intervalNanoseconds
     }
 
-    func start() throws(HALError) { try driver.start() }
+    /// Starts the part at set-up; the error, if any (the cycle tries again).
+    func start() -> HALError? { retry.attempt(at: nil) { () throws(HALError) in try driver.start() } }
 
     func sample(at now: MonotonicInstant, clockQuality: Quality, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
+        if !retry.isRunning {
+            guard retry.isDue(at: now) else { return }
+            guard retry.attempt(at: now, { () throws(HALError) in try driver.start() }) == nil else {
+                samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now)
+                return
+            }
+            health.succeeded()
+            due = now
+        }
         guard now >= due else { return }
         due = now.advanced(byNanoseconds: intervalNanoseconds)
         do {
@@ -110,7 +177,10 @@ final class ThermometerSlot<Bus: I2CBus> {
             samples[channel] = ChannelSample(value: celsius, quality: clockQuality, time: now)
         } catch {
             busErrors += 1
-            if health.failed(error) { samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now) }
+            if health.failed(error) {
+                samples[channel] = ChannelSample(value: .nan, quality: .commFault, time: now)
+                retry.lost(error, at: now)
+            }
         }
     }
 }
@@ -128,8 +198,13 @@ final class ModbusSlot {
 
     func sample(into samples: UnsafeMutableBufferPointer<ChannelSample>) {
         for m in points {
-            let value = m.mailbox.read()
+            // Bounded: a poller pre-empted mid-publish must not hold the loop; the channel keeps
+            // its previous value (which ages) until the next cycle.
+            guard let value = m.mailbox.read(attempts: Self.readAttempts) else { continue }
             if value.time != .zero || value.quality.contains(.commFault) { samples[m.channel] = value }
         }
     }
+
+    /// Tries per mailbox and cycle (each a few loads; the publish they wait for takes less).
+    static let readAttempts = 64
 }

@@ -36,6 +36,19 @@ public final class ADXL345Model: I2CDeviceModel {
         registers[Int(Register.bandwidthRate)] = ADXL345.bandwidthRateReset
     }
 
+    /// A supply dip that reset the part (datasheet Table 19, the registers' reset values): every
+    /// register back to its power-on value, so the part is in standby with an empty FIFO and goes
+    /// on answering on the bus, but produces no samples until it is configured again.
+    public func powerOnReset(at now: MonotonicInstant) {
+        produce(until: now)
+        registers = [UInt8](repeating: 0, count: 64)
+        registers[Int(Register.deviceID)] = ADXL345.partID
+        registers[Int(Register.bandwidthRate)] = ADXL345.bandwidthRateReset
+        fifo.removeAll()
+        overrun = false
+        measuring = false
+    }
+
     /// The output data rate the BW_RATE code selects: 3200 Hz / 2^(15 − code) for codes 6…15.
     public static func outputDataRate(code: UInt8) -> Double {
         let c = Int(code & 0x0F)

@@ -29,6 +29,18 @@ public final class LIS3DHModel: I2CDeviceModel {
         registers[Int(Register.control1)] = 0x07 // power-down, all axes enabled
     }
 
+    /// A supply dip that reset the part (datasheet section 8, the registers' default values):
+    /// CTRL_REG1 back to power-down with all axes enabled, the other control registers to 0 (FIFO
+    /// off), so the part answers on the bus but produces no samples until configured again.
+    public func powerOnReset(at now: MonotonicInstant) {
+        produce(until: now)
+        registers = [UInt8](repeating: 0, count: 64)
+        registers[Int(Register.whoAmI)] = LIS3DH.partID
+        registers[Int(Register.control1)] = 0x07
+        fifo.removeAll()
+        overrun = false
+    }
+
     /// Output data rate for CTRL_REG1's ODR bits (7:4) in normal / high-resolution mode; 0 is power-down.
     public static func outputDataRate(odrBits: UInt8) -> Double {
         switch odrBits {

@@ -32,6 +32,15 @@ public final class SimulatedGPIOChip: GPIOChip {
         var pulsesEmitted: Int64 = 0
         /// When a requested output last changed level.
         var lastOutputChange: MonotonicInstant?
+        /// Fault injection: writes to this output fail with this error.
+        var writeFailure: HALError?
+        /// Fault injection: writes "succeed" but the pin keeps its level (an expander that lost
+        /// power, a driver stage burnt open or shorted).
+        var stuckAt: Bool?
+        /// This input follows the physical level of another line (a relay's monitoring contact
+        /// wired back from an output), inverted if `followsInverted`.
+        var follows: LineState?
+        var followsInverted = false
         init(name: String) {
             self.name = name
             events = Array(repeating: EdgeEvent(rising: false, time: .zero), count: Self.eventQueueDepth)
@@ -83,6 +92,30 @@ public final class SimulatedGPIOChip: GPIOChip {
             let state = try self.line(named: line)
             advancePulses(state)
             return physicalLevel(state)
+        }
+    }
+
+    /// Makes writes to output `line` fail with `error` (nil: writes work again).
+    public func failWrites(_ line: String, with error: HALError?) throws(HALError) {
+        try lock.withLock { () throws(HALError) in try self.line(named: line).writeFailure = error }
+    }
+
+    /// Holds the pin of output `line` at `level` whatever is written, while writes report
+    /// success (nil: the pin follows writes again).
+    public func stickOutput(_ line: String, at level: Bool?) throws(HALError) {
+        try lock.withLock { () throws(HALError) in
+            let state = try self.line(named: line)
+            state.stuckAt = level
+        }
+    }
+
+    /// Wires input `line` to the pin of `output`, as a relay's monitoring contact (`inverted`: a
+    /// normally-closed contact, open while the relay is energized).
+    public func connect(_ line: String, toOutput output: String, inverted: Bool = false) throws(HALError) {
+        try lock.withLock { () throws(HALError) in
+            let state = try self.line(named: line)
+            state.follows = try self.line(named: output)
+            state.followsInverted = inverted
         }
     }
 
@@ -157,8 +190,10 @@ public final class SimulatedGPIOChip: GPIOChip {
     }
 
     func physicalLevel(_ s: LineState) -> Bool {
+        if let stuck = s.stuckAt { return stuck }
         if s.direction == .output && s.consumer != nil { return s.outputLevel }
         if let level = s.external { return level }
+        if let source = s.follows { return physicalLevel(source) != s.followsInverted }
         if s.pulseHz > 0 { return s.pulsesEmitted % 2 == 1 }
         return s.bias == .pullUp
     }
@@ -231,9 +266,12 @@ public final class SimulatedGPIOLine: DigitalInput, DigitalOutput, EdgeEventSour
         }
     }
 
+    public func readBack() throws(HALError) -> Bool { try read() }
+
     public func write(_ active: Bool) throws(HALError) {
         guard state.direction == .output else { throw HALError(.invalidArgument, code: 1, operation: "gpio set value") }
-        chip.lock.withLock {
+        try chip.lock.withLock { () throws(HALError) in
+            if let failure = state.writeFailure { throw failure }
             let level = active != state.activeLow
             if level != state.outputLevel {
                 state.outputLevel = level

@@ -14,6 +14,7 @@ insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
 insmod /lib/modules/i2c-dev.ko
 insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x53
+insmod /lib/modules/watchdog.ko && insmod /lib/modules/i6300esb.ko
 stty -F /dev/ttyS1 raw 2>/dev/null
 
 passed=0; failed=0
@@ -28,7 +29,7 @@ mkdir $G $G/bank0
 echo vigil-bench > $G/bank0/label
 echo 8 > $G/bank0/num_lines
 i=0
-for name in RUN_PERMIT ESTOP_FB RESET_BTN SPARE_OUT SPARE_IN; do
+for name in RUN_PERMIT ESTOP_FB RESET_BTN SPARE_OUT SPARE_IN HEARTBEAT TACHO; do
   mkdir $G/bank0/line$i && echo $name > $G/bank0/line$i/name
   i=$((i + 1))
 done
@@ -36,9 +37,17 @@ echo 1 > $G/live
 SIM=/sys/devices/platform/$(cat $G/dev_name)/$(cat $G/bank0/chip_name)
 pull() { echo $2 > $SIM/sim_gpio$1/pull; }
 value() { cat $SIM/sim_gpio$1/value; }
-RUN_PERMIT=0; ESTOP_FB=1; RESET_BTN=2; SPARE_OUT=3; SPARE_IN=4
+RUN_PERMIT=0; ESTOP_FB=1; RESET_BTN=2; SPARE_OUT=3; SPARE_IN=4; HEARTBEAT=5; TACHO=6
 pull $ESTOP_FB pull-up
 pull $RESET_BTN pull-down
+pull $TACHO pull-down
+# The reset button: pressed for 200 ms and released (a reset counts on the release of a press
+# between 50 ms and 5 s).
+press_reset() { pull $RESET_BTN pull-up; sleep 0.2; pull $RESET_BTN pull-down; sleep 0.15; }
+# Waits up to $2 tenths of a second for the node to report interlock state $1.
+wait_state() { for i in $(seq $2); do vigil status --json > /tmp/ws.json 2>/dev/null && grep -q "\"state\" : \"$1\"" /tmp/ws.json && return 0; sleep 0.1; done; return 1; }
+# How many distinct levels the heartbeat line shows over N samples.
+heartbeat_levels() { seen=""; for i in $(seq $1); do seen="$seen$(value $HEARTBEAT)"; done; echo "$seen" | grep -o . | sort -u | wc -l; }
 
 # i2c-stub: a TMP102 at 0x48 (42.375 °C, config 0x60A0) and an ADXL345's DEVID at 0x53.
 BUS=""
@@ -49,9 +58,9 @@ echo "bench: gpio-sim at $SIM, i2c-stub on i2c-$BUS, kernel $(uname -r)"
 
 # --- The technician commands, directly on the hardware (no agent yet) ---
 vigil gpio info --json > /tmp/info.json; s=$?
-n=$(grep -c '"name" : "\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\)"' /tmp/info.json)
-k=$(gpioinfo $(cat $G/bank0/chip_name) | grep -c '"\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\)"')
-check "gpio info lists the gpio-sim lines as gpioinfo does" $([ $s = 0 ] && [ $n = 5 ] && [ $k = 5 ]; echo $?) "vigil: $n named lines, gpioinfo: $k"
+n=$(grep -c '"name" : "\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\|HEARTBEAT\|TACHO\)"' /tmp/info.json)
+k=$(gpioinfo $(cat $G/bank0/chip_name) | grep -c '"\(RUN_PERMIT\|ESTOP_FB\|RESET_BTN\|SPARE_OUT\|SPARE_IN\|HEARTBEAT\|TACHO\)"')
+check "gpio info lists the gpio-sim lines as gpioinfo does" $([ $s = 0 ] && [ $n = 7 ] && [ $k = 7 ]; echo $?) "vigil: $n named lines, gpioinfo: $k"
 
 a=$(vigil gpio get ESTOP_FB); pull $ESTOP_FB pull-down; b=$(vigil gpio get ESTOP_FB); pull $ESTOP_FB pull-up
 check "gpio get follows the simulated pull" $([ "$a" = "sim0:ESTOP_FB=1" -o "${a##*=}" = 1 ] && [ "${b##*=}" = 0 ]; echo $?) "pull-up → $a, pull-down → $b"
@@ -80,9 +89,15 @@ vigil run --board /bench.toml > /tmp/agent.log 2>&1 & agent=$!
 ok=1
 for i in $(seq 300); do vigil status --json > /tmp/status.json 2>/dev/null && grep -q '"state" : "waiting_for_reset"' /tmp/status.json && { ok=0; break; }; sleep 0.1; done
 check "agent starts and waits for a reset with healthy inputs" $ok "interlock $(grep -o '"waiting_for_reset"' /tmp/status.json | head -1)"
+
+# The bench profile lets only the reset button reset: the control socket is refused.
 vigil interlock reset > /tmp/reset.txt 2>&1; r=$?
-sleep 0.1
-check "interlock reset arms the permissive on the real line" $([ $r = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "reset exit $r, RUN_PERMIT=$(value $RUN_PERMIT)"
+check "a reset from the control socket is refused when only the button may reset" $([ $r = 5 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "only the reset button" /tmp/reset.txt; echo $?) "exit $r, RUN_PERMIT=$(value $RUN_PERMIT): $(head -c 120 /tmp/reset.txt)"
+press_reset
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+check "the reset button (press and release) arms the permissive on the real line" $([ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+levels=$(heartbeat_levels 60)
+check "the heartbeat line toggles while the node is armed" $([ $levels = 2 ]; echo $?) "$levels distinct levels in 60 samples"
 
 set -- $(vigil gpio set RUN_PERMIT 0 2>&1; echo "exit=$?")
 check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=5"; echo $?) "$(echo $* | cut -c1-120)"
@@ -100,11 +115,10 @@ check "e-stop input drops the permissive within the trip time (one 5 ms period +
 # for a reset) before pressing the button; under a loaded emulator that can take longer than a
 # fixed sleep, so wait for the state the node reports rather than for a guessed time.
 pull $ESTOP_FB pull-up
-ok=1
-for i in $(seq 50); do vigil status --json > /tmp/status.json 2>/dev/null && grep -q '"state" : "waiting_for_reset"' /tmp/status.json && { ok=0; break; }; sleep 0.1; done
-pull $RESET_BTN pull-up; sleep 0.2; pull $RESET_BTN pull-down
+ok=1; wait_state waiting_for_reset 50 && ok=0
+press_reset
 for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
-check "the reset button (a rising edge on RESET_BTN) re-arms" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT), waited for reset: $([ $ok = 0 ] && echo yes || echo "no: $(grep -o '"state" : "[a-z_]*"' /tmp/status.json | sort | uniq -c | tr -s ' \n' ' ')")"
+check "the reset button re-arms after the e-stop closed" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT), waited for reset: $([ $ok = 0 ] && echo yes || echo "no: $(grep -o '"state" : "[a-z_]*"' /tmp/ws.json | sort | uniq -c | tr -s ' \n' ' ')")"
 
 # Trip 2: the temperature register goes past 80 °C (i2cset on the stub) → RUN_PERMIT drops.
 t0=$(now_ms); i2cset -y $BUS 0x48 0x00 0x55
@@ -112,30 +126,86 @@ while [ $(value $RUN_PERMIT) = 1 ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; 
 trip=$(( $(now_ms) - t0 ))
 echo "TRIP_MS temperature $trip"
 check "TMP102 over its limit drops the permissive within poll + period" $([ $(value $RUN_PERMIT) = 0 ] && [ $trip -le 1000 ]; echo $?) "$trip ms after i2cset 85 °C"
-vigil interlock reset > /tmp/r2.txt 2>&1; r=$?
-check "reset is refused while the temperature is still high" $([ $r = 5 ] && [ $(value $RUN_PERMIT) = 0 ]; echo $?) "exit $r: $(head -c 100 /tmp/r2.txt)"
-i2cset -y $BUS 0x48 0x00 0x2a; sleep 0.5
-vigil interlock reset > /dev/null 2>&1; r=$?
-check "reset re-arms once the temperature is back" $([ $r = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "exit $r, RUN_PERMIT=$(value $RUN_PERMIT)"
+press_reset; sleep 0.3
+vigil status --json > /tmp/status.json
+check "a reset is refused while the temperature is still high" $([ $(value $RUN_PERMIT) = 0 ] && grep -q '"kind" : "reset_refused"' /tmp/status.json; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT), refusal event: $(grep -c '"reset_refused"' /tmp/status.json)"
+i2cset -y $BUS 0x48 0x00 0x2a
+ok=1; wait_state waiting_for_reset 50 && ok=0
+press_reset
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+check "the reset re-arms once the temperature is back" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
 
-# SIGKILL: the kernel releases the line, gpio-sim falls back to its pull-down: the safe state.
+# Trip 3: the tachometer pulsed far above max_rpm (120) from here: the channel is out of range
+# (never a smaller speed), and the overspeed rule trips.
+t0=$(now_ms)
+for i in $(seq 30); do pull $TACHO pull-up; pull $TACHO pull-down; done
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 0 ] && break; sleep 0.05; done
+trip=$(( $(now_ms) - t0 ))
+vigil status --json > /tmp/status.json
+rpmq=$(grep -A4 '"name" : "shaft.rpm"' /tmp/status.json | grep -o '"quality" : "[a-z_+]*"')
+check "tachometer pulses above max_rpm read out of range and trip" $([ $(value $RUN_PERMIT) = 0 ] && echo "$rpmq" | grep -q out_of_range && grep -A8 '"name" : "shaft-overspeed"' /tmp/status.json | grep -q '"state" : "\(faulted\|active\|latched\)'; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT) $trip ms after the first pulse; shaft.rpm $rpmq"
+ok=1; wait_state waiting_for_reset 60 && ok=0
+press_reset
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+check "the shaft at rest again (0 rpm, may stand still): the reset re-arms" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+
+# The supervisor: the loop is made to hang (its proof test) past max_stall_ms = 100; the supervisor,
+# a thread of its own, drives RUN_PERMIT low while the loop still hangs.
+vigil interlock test-supervisor --confirm --hang-ms 1500 --json > /tmp/sup.json 2>&1 & sup=$!
+low=no
+for i in $(seq 100); do [ $(value $RUN_PERMIT) = 0 ] && { low=yes; break; }; sleep 0.01; done
+wait $sup; r=$?
+reaction=$(grep -o '"tripMilliseconds" : [0-9.]*' /tmp/sup.json | grep -o '[0-9.]*$')
+echo "TRIP_MS supervisor ${reaction%%.*}"
+check "a hung loop: the supervisor drives the permissive low within max_stall_ms + one period" $([ $r = 0 ] && [ $low = yes ] && [ "${reaction%%.*}" -le 135 ]; echo $?) "exit $r, low during the hang: $low, ${reaction} ms after the last cycle (bound 100 + 5 ms, emulation slack 30 ms)"
+ok=1; wait_state waiting_for_reset 50 && ok=0
+press_reset
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+check "the latched loop_stall clears with a reset at the button" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+
+# SIGKILL: a kernel that keeps a released line's level (Raspberry Pi OS does; gpio-sim's pull-up
+# stands in for it) leaves the permissive on; `vigil safe-state` (the unit's ExecStopPost) drives
+# it low. (gpio-sim returns the line to its pull once safe-state releases it: a Pi keeps it low.)
+pull $RUN_PERMIT pull-up
 kill -9 $agent; wait $agent 2>/dev/null; sleep 0.1
-check "SIGKILL of the agent leaves the output in the safe state" $([ $(value $RUN_PERMIT) = 0 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+after_kill=$(value $RUN_PERMIT)
+vigil safe-state --board /bench.toml --hold 1.5 > /tmp/safe.txt 2>&1 & safe=$!
+sleep 0.8; held=$(value $RUN_PERMIT)
+wait $safe; r=$?
+check "after SIGKILL, vigil safe-state drives the line the kernel left high back low" $([ "$after_kill" = 1 ] && [ "$held" = 0 ] && [ $r = 0 ]; echo $?) "after SIGKILL $after_kill, during safe-state $held, exit $r: $(tr '\n' ' ' < /tmp/safe.txt | cut -c1-120)"
+pull $RUN_PERMIT pull-down
 
 # SIGTERM: a clean stop drives the output off itself.
 rm -f /tmp/vigil/control.sock
 vigil run --board /bench.toml > /tmp/agent2.log 2>&1 & agent=$!
 # Reset once the node reports it waits for one (every rule has seen healthy input: the TMP102's
 # first conversions take a while under a loaded emulator), as a technician waits for the lamp.
-ready=no
-for i in $(seq 300); do vigil status --json > /tmp/status2.json 2>/dev/null && grep -q '"state" : "waiting_for_reset"' /tmp/status2.json && { ready=yes; break; }; sleep 0.1; done
-vigil interlock reset > /tmp/r3.txt 2>&1
+ready=no; wait_state waiting_for_reset 300 && ready=yes
+press_reset
 for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
 before=$(value $RUN_PERMIT)
 kill -TERM $agent; wait $agent; code=$?
-check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code = 0 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "outputs off" /tmp/agent2.log; echo $?) "before $before (waited for reset: $ready; reset said: $(head -c 100 /tmp/r3.txt)), exit $code, after $(value $RUN_PERMIT)"
+check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code = 0 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "outputs off" /tmp/agent2.log; echo $?) "before $before (waited for reset: $ready), exit $code, after $(value $RUN_PERMIT)"
+
+# The hardware watchdog: an agent frozen (SIGSTOP, not dead) stops the heartbeat line, and the
+# i6300esb, no longer petted, resets the guest. The host sees the reset (QEMU exits without the
+# guest's WATCHDOG_NO_RESET line) and counts that check.
+sed 's/^timeout_s = 20 /timeout_s = 3 /' /bench.toml > /tmp/wd.toml
+rm -f /tmp/vigil/control.sock
+vigil run --board /tmp/wd.toml > /tmp/agent3.log 2>&1 & agent=$!
+wait_state waiting_for_reset 300; press_reset
+for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+before=$(heartbeat_levels 60)
+kill -STOP $agent
+sleep 0.1
+frozen=$(heartbeat_levels 60)
+check "a frozen agent: the heartbeat line stops toggling" $([ "$before" = 2 ] && [ "$frozen" = 1 ]; echo $?) "levels before SIGSTOP $before, after $frozen"
 
 # On a failure, the agent's own account goes to the host with the checks.
-[ $failed = 0 ] || { tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'; tail -15 /tmp/agent2.log | sed 's/^/AGENT2LOG /'; }
+[ $failed = 0 ] || { tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'; tail -15 /tmp/agent2.log | sed 's/^/AGENT2LOG /'; tail -10 /tmp/agent3.log | sed 's/^/AGENT3LOG /'; }
 echo "SUMMARY $passed passed, $failed failed"
+# The agent stays frozen: the watchdog (3 s, two stages) must reset the guest well within 30 s.
+echo "WATCHDOG_WAIT $(now_ms)"
+sleep 30
+echo "WATCHDOG_NO_RESET"
 poweroff -f

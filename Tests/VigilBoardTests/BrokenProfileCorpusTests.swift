@@ -7,7 +7,10 @@ import TestSupport
 /// `# expect-noline KEY: FRAGMENT` when the mistake has no line, e.g. a missing top-level key).
 @Suite struct BrokenProfileCorpusTests {
     static let corpus = TestPaths.repositoryRoot + "/Tests/VigilBoardTests/Corpus"
-    static let brokenFiles = TestPaths.list(corpus).filter { $0.hasSuffix(".toml") && !$0.hasPrefix("valid-") }
+    static let brokenFiles = TestPaths.list(corpus).filter { $0.hasSuffix(".toml") && !$0.hasPrefix("valid-") && !$0.hasPrefix("warn-") }
+    /// Files that validate but switch protections off: each line marked `# warn KEY: FRAGMENT`
+    /// must be reported as a warning there.
+    static let warningFiles = TestPaths.list(corpus).filter { $0.hasSuffix(".toml") && $0.hasPrefix("warn-") }
 
     struct Expectation: CustomStringConvertible {
         var line: Int?
@@ -56,6 +59,20 @@ import TestSupport
                 #expect(hit, "\(name): expected \(e); got:\n\(error.description)")
             }
         }
+    }
+
+    @Test(arguments: warningFiles)
+    func profileSwitchingProtectionsOffValidatesWithAWarningAtEachMarkedLine(_ name: String) throws {
+        let path = Self.corpus + "/" + name
+        let text = try #require(TestPaths.readText(path))
+        let expected = Self.expectations(in: text.replacing("# warn ", with: "# expect "))
+        #expect(expected.count >= 4, "\(name) has too few # warn markers")
+        let loaded = try BoardProfileLoader.load(path: path)
+        for e in expected {
+            let hit = loaded.warnings.contains { d in d.line == e.line && d.key == e.key && d.message.contains(e.fragment) && d.severity == .warning }
+            #expect(hit, "\(name): expected warning \(e); got:\n\(loaded.warnings.map(\.description).joined(separator: "\n"))")
+        }
+        #expect(loaded.warnings.count == expected.count, "\(loaded.warnings.map(\.description))")
     }
 
     @Test func validBaseOfTheCorpusValidates() throws {

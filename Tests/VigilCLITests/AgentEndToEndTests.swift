@@ -43,7 +43,8 @@ import VigilFrames
         #expect(door.stdout.contains("\"value\" : \"1\""), "\(door.output)")
         let info = try h.vigil(["gpio", "info", "--json"])
         let lines = try decode([GPIOLineReport].self, info.stdout)
-        #expect(lines.count == 9)
+        #expect(lines.count == 10)
+        #expect(lines.first { $0.name == "RUN_PERMIT_FB" }?.ownedByAgent == true, "the run permit's feedback contact")
         #expect(lines.first { $0.name == "RUN_PERMIT" }?.consumer == "vigil")
         #expect(lines.first { $0.name == "RUN_PERMIT" }?.ownedByAgent == true)
         #expect(lines.first { $0.name == "SPARE" }?.ownedByAgent == false)
@@ -108,9 +109,10 @@ import VigilFrames
         #expect(maxVelocity > 2.8)
     }
 
-    /// The proof test on a machine at standstill (no tachometer): the output drops, is timed, and the
-    /// node re-arms; without --confirm it is refused.
-    @Test func proofTestTripsTimesAndRestores() throws {
+    /// The proof test on a machine at standstill (no tachometer): the output drops (read back from
+    /// the line) and is timed; the node stays off until an ordinary reset (the test never re-arms
+    /// the machine); without --confirm it is refused.
+    @Test func proofTestTripsTimesAndLeavesTheRuleLatched() throws {
         let h = AgentHarness(name: "prooftest", edits: [("pulses_per_revolution = 1\nmax_rpm = 3600", "pulses_per_revolution = 1\nmax_rpm = 3600\n# (tachometer below removed by the test)")],
                              rampStartSeconds: 0, rampSeconds: 0)
         // Remove the tachometer sensor: the machine counts as stopped.
@@ -130,11 +132,46 @@ import VigilFrames
         let report = try decode(InterlockActionReport.self, r.stdout)
         // Debounce of 2 evaluations at 1 ms: the output drops within a few periods.
         #expect((report.tripMilliseconds ?? 1e9) < 50, "\(report)")
-        #expect(report.restored == true)
+        #expect(report.released == true, "\(report)")
+        #expect(try h.interlock().state == "waiting_for_reset", "the proof test re-armed the machine by itself")
+        #expect(try h.vigil(["interlock", "reset"]).status == 0)
         #expect(try h.interlock().state == "armed")
         let unknown = try h.vigil(["interlock", "test", "no-such-rule", "--confirm"])
         #expect(unknown.status == 2)
         #expect(h.stop().status == 0)
+    }
+
+    /// Issue 17 (2): the supervisor's proof test through the CLI (the loop hangs past
+    /// `max_stall_ms`, every output reads back off, the stall latches), and a SIGTERM while the
+    /// loop hangs: the outputs go safe first and the agent exits without waiting for the loop.
+    @Test func theSupervisorProofTestAndAStopWhileTheLoopHangs() throws {
+        let h = AgentHarness(name: "supervisor")
+        try h.start(broker: "tcp://127.0.0.1:\(Mosquitto.freePort())")
+        #expect(try h.waitFor(seconds: 10) { $0.interlock.state == "waiting_for_reset" })
+        #expect(try h.vigil(["interlock", "reset"]).status == 0)
+        let refused = try h.vigil(["interlock", "test-supervisor"])
+        #expect(refused.status == 5 && refused.stderr.contains("--confirm"), "\(refused.output)")
+        let r = try h.vigil(["interlock", "test-supervisor", "--confirm", "--json"])
+        #expect(r.status == 0, "\(r.output)")
+        let report = try decode(InterlockActionReport.self, r.stdout)
+        // max_stall_ms = 100 in the simulator profile; the reaction is measured from the last cycle.
+        #expect((report.tripMilliseconds ?? 1e9) >= 100 && (report.tripMilliseconds ?? 1e9) < 150, "\(report)")
+        let after = try h.status()
+        #expect(after.safety.stalls == 1)
+        #expect(after.interlock.state != "armed", "\(after.interlock)")
+        #expect(after.interlock.why.contains { $0.contains("system fault") }, "\(after.interlock.why)")
+        #expect(try h.waitFor(seconds: 3) { $0.recentEvents.contains { $0.kind == "system_fault" } })
+
+        let hang = try ChildProcess(TestPaths.vigilBinary, ["interlock", "test-supervisor", "--confirm", "--hang-ms", "8000", "--socket", h.socket],
+                                    directory: TestPaths.repositoryRoot)
+        usleep(700_000)
+        let t0 = monotonicSeconds()
+        let stopped = h.stop()
+        let took = monotonicSeconds() - t0
+        _ = hang.finish(timeoutSeconds: 15)
+        #expect(took < 5, "the stop waited \(took) s for the hung loop")
+        #expect(stopped.stderr.contains("outputs in the safe state"), "\(stopped.stderr.suffix(1500))")
+        #expect(stopped.stderr.contains("the loop did not finish its cycle within 2 s"), "\(stopped.stderr.suffix(1500))")
     }
 
     /// Broker outages: frames produced while the broker is down wait in the spool and arrive

@@ -99,7 +99,7 @@ func stamp(_ clock: SimulationClock) -> Timestamp {
     @Test func tachometerMeasuresShaftSpeedFromEdgeTimestamps() throws {
         let chip = SimulatedGPIOChip(label: "sim", lineNames: ["TACHO"], clock: clock)
         let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings(edges: .rising))
-        let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 3600, stallNanoseconds: 2_000_000_000)
+        let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 3600, stallNanoseconds: 2_000_000_000, mayStandStill: true)
         try chip.setPulseTrain("TACHO", hz: 1480.0 / 60)
         var last = Reading(value: .nan, quality: .noValue, time: .zero)
         // Sampled every 7 ms (not a multiple of the pulse period): the reading comes from the
@@ -110,36 +110,112 @@ func stamp(_ clock: SimulationClock) -> Timestamp {
         }
         #expect(last.quality.isGood)
         #expect(abs(last.value - 1480) < 0.5, "rpm \(last.value)")
-        // The shaft stops: after the stall time the speed reads 0, a valid value.
+        // The shaft stops on a machine that may stand still: after the stall time 0 rpm, a valid value.
         try chip.setPulseTrain("TACHO", hz: 0)
         clock.advance(byNanoseconds: 2_100_000_000)
         let stopped = tacho.sample(at: stamp(clock))
         #expect(stopped.value == 0 && stopped.quality.isGood)
     }
 
-    @Test func tachometerDropsContactBounce() throws {
+    /// Hazard (issue 17, 6): between 1.5× and 2× max_rpm the old driver dropped every other edge as
+    /// bounce and read half the speed with good quality, so an overspeed never tripped.
+    @Test func aShaftAboveMaxRPMReadsOutOfRangeNeverAHalfSpeed() throws {
         let chip = SimulatedGPIOChip(label: "sim", lineNames: ["TACHO"], clock: clock)
         let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings(edges: .rising))
-        let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 3000, stallNanoseconds: 1_000_000_000)
-        // 1200 rpm (50 ms per revolution), each mark followed by a bounce 0.3 ms later.
-        for _ in 0..<10 {
+        let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 4000, stallNanoseconds: 1_000_000_000, mayStandStill: true)
+        try chip.setPulseTrain("TACHO", hz: 7000.0 / 60) // 1.75 × max_rpm
+        var readings: [Reading] = []
+        for _ in 0..<200 {
+            clock.advance(byNanoseconds: 5_000_000)
+            readings.append(tacho.sample(at: stamp(clock)))
+        }
+        let valued = readings.filter { !$0.value.isNaN }
+        #expect(!valued.isEmpty)
+        for r in valued {
+            #expect(r.quality.contains(.outOfRange), "read \(r.value) rpm as \(r.quality.summary)")
+            #expect(r.value > 4000, "an overspeed read as \(r.value) rpm")
+        }
+        // Back below max_rpm: one revolution of plausible pulses and the reading is good again.
+        try chip.setPulseTrain("TACHO", hz: 3000.0 / 60)
+        for _ in 0..<100 { clock.advance(byNanoseconds: 5_000_000); _ = tacho.sample(at: stamp(clock)) }
+        let back = tacho.sample(at: stamp(clock))
+        #expect(back.quality.isGood && abs(back.value - 3000) < 1, "rpm \(back.value) \(back.quality.summary)")
+    }
+
+    @Test func aBounceIsAnImplausibleSpeedForOneRevolutionNotALowerSpeed() throws {
+        let chip = SimulatedGPIOChip(label: "sim", lineNames: ["TACHO"], clock: clock)
+        let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings(edges: .rising))
+        let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 3000, stallNanoseconds: 1_000_000_000, mayStandStill: true)
+        func mark(bounce: Bool) throws {
             try chip.drive("TACHO", to: true); clock.advance(byNanoseconds: 100_000)
             try chip.drive("TACHO", to: false); clock.advance(byNanoseconds: 200_000)
-            try chip.drive("TACHO", to: true); clock.advance(byNanoseconds: 100_000)
-            try chip.drive("TACHO", to: false); clock.advance(byNanoseconds: 49_600_000)
-            _ = tacho.sample(at: stamp(clock))
+            if bounce {
+                try chip.drive("TACHO", to: true); clock.advance(byNanoseconds: 100_000)
+                try chip.drive("TACHO", to: false); clock.advance(byNanoseconds: 49_600_000)
+            } else {
+                clock.advance(byNanoseconds: 49_700_000)
+            }
         }
+        for _ in 0..<5 { try mark(bounce: false); _ = tacho.sample(at: stamp(clock)) }
+        #expect(abs(tacho.sample(at: stamp(clock)).value - 1200) < 1)
+        try mark(bounce: true)
+        let bounced = tacho.sample(at: stamp(clock))
+        #expect(bounced.quality.contains(.outOfRange) && bounced.value > 3000, "rpm \(bounced.value) \(bounced.quality.summary)")
+        #expect(tacho.implausibleIntervals == 1)
+        for _ in 0..<3 { try mark(bounce: false); _ = tacho.sample(at: stamp(clock)) }
         let r = tacho.sample(at: stamp(clock))
-        #expect(abs(r.value - 1200) < 1, "rpm \(r.value)")
-        #expect(tacho.rejectedEdges == 10)
+        #expect(r.quality.isGood && abs(r.value - 1200) < 1, "rpm \(r.value)")
+    }
+
+    /// Hazard (issue 17, 6): a tachometer that stopped pulsing read 0 rpm, good, so a broken sensor
+    /// passed for a machine at rest. Unless the profile says the machine may stand still, it is stale.
+    @Test func aStoppedTachometerIsStaleUnlessTheMachineMayStandStill() throws {
+        for mayStandStill in [false, true] {
+            let chip = SimulatedGPIOChip(label: "sim", lineNames: ["TACHO"], clock: clock)
+            let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings(edges: .rising))
+            let tacho = Tachometer(source: line, pulsesPerRevolution: 1, maxRPM: 3600, stallNanoseconds: 500_000_000, mayStandStill: mayStandStill)
+            try chip.setPulseTrain("TACHO", hz: 20)
+            for _ in 0..<50 { clock.advance(byNanoseconds: 10_000_000); _ = tacho.sample(at: stamp(clock)) }
+            #expect(tacho.sample(at: stamp(clock)).quality.isGood)
+            try chip.setPulseTrain("TACHO", hz: 0)
+            clock.advance(byNanoseconds: 600_000_000)
+            let r = tacho.sample(at: stamp(clock))
+            #expect(r.value == 0)
+            #expect(r.quality.contains(.stale) == !mayStandStill, "may_stand_still = \(mayStandStill): \(r.quality.summary)")
+        }
     }
 
     @Test func tachometerWithoutAnyPulseIsUnknownUntilTheStallTime() throws {
         let chip = SimulatedGPIOChip(label: "sim", lineNames: ["TACHO"], clock: clock)
         let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings(edges: .rising))
-        let tacho = Tachometer(source: line, pulsesPerRevolution: 2, maxRPM: 3000, stallNanoseconds: 500_000_000)
+        let tacho = Tachometer(source: line, pulsesPerRevolution: 2, maxRPM: 3000, stallNanoseconds: 500_000_000, mayStandStill: true)
         #expect(tacho.sample(at: stamp(clock)).quality == .noValue)
         clock.advance(byNanoseconds: 600_000_000)
         #expect(tacho.sample(at: stamp(clock)).value == 0)
+    }
+
+    /// Hazard (issue 17, 7): a contact chattering faster than the debounce held "closed" forever,
+    /// because no level ever lasted long enough to count. The change towards the trip side now
+    /// counts at once; only the return to healthy is debounced.
+    @Test func aChatteringSafetyContactReadsOpenNotClosed() throws {
+        let chip = SimulatedGPIOChip(label: "sim", lineNames: ["ESTOP"], clock: clock)
+        try chip.drive("ESTOP", to: true)
+        let line = try chip.requestInput(offset: 0, consumer: "vigil", settings: InputLineSettings())
+        // Healthy is closed (1); a rule trips below 1: the inactive side counts at once.
+        let estop = DebouncedInput(input: line, towardsActive: 20_000_000, towardsInactive: 0)
+        _ = estop.sample(at: stamp(clock))
+        clock.advance(byNanoseconds: 25_000_000)
+        #expect(estop.sample(at: stamp(clock)).value == 1)
+        var sawOpen = false
+        for _ in 0..<20 {
+            try chip.drive("ESTOP", to: false); clock.advance(byNanoseconds: 1_000_000)
+            if estop.sample(at: stamp(clock)).value == 0 { sawOpen = true }
+            try chip.drive("ESTOP", to: true); clock.advance(byNanoseconds: 3_000_000)
+            #expect(estop.sample(at: stamp(clock)).value == 0, "a chattering contact read closed")
+        }
+        #expect(sawOpen)
+        // Closed and quiet for the debounce time: healthy again.
+        clock.advance(byNanoseconds: 25_000_000)
+        #expect(estop.sample(at: stamp(clock)).value == 1)
     }
 }

@@ -38,7 +38,7 @@ import VigilFrames
             t = t.advanced(byNanoseconds: advance)
             // Fresh samples keep their value but get the new timestamp unless told otherwise.
             let s = samples
-            s.withUnsafeBufferPointer { interlock.evaluate(samples: $0, now: t, clockSynchronised: synced, systemFaults: system, reset: reset) }
+            s.withUnsafeBufferPointer { interlock.evaluate(samples: $0, now: t, clockSynchronised: synced, systemFaults: system, reset: reset ? ResetRequest(source: .socket) : nil) }
         }
         mutating func refresh() { for i in samples.indices { samples[i].time = t } }
         var permissive: Bool { interlock.outputs[0] }
@@ -49,12 +49,12 @@ import VigilFrames
     @Test func startUpHoldsTheSafeStateUntilAResetWithHealthyInputs() {
         var i = Interlock(rules: [Self.velocityTrip], outputs: [.permissive])
         let healthy = [ChannelSample(value: 1, quality: [], time: MonotonicInstant(nanoseconds: Self.second))]
-        healthy.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second), clockSynchronised: true, systemFaults: [], reset: false) }
+        healthy.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second), clockSynchronised: true, systemFaults: [], reset: nil) }
         #expect(i.outputs[0] == false, "restart prevention: no run permit without a local reset")
-        healthy.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second + 1), clockSynchronised: true, systemFaults: [], reset: true) }
+        healthy.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second + 1), clockSynchronised: true, systemFaults: [], reset: ResetRequest(source: .socket)) }
         #expect(i.outputs[0] == true)
         var automatic = Interlock(rules: [Self.velocityTrip], outputs: [.permissive], manualStart: false)
-        healthy.withUnsafeBufferPointer { automatic.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second), clockSynchronised: true, systemFaults: [], reset: false) }
+        healthy.withUnsafeBufferPointer { automatic.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Self.second), clockSynchronised: true, systemFaults: [], reset: nil) }
         #expect(automatic.outputs[0] == true)
     }
 
@@ -62,7 +62,7 @@ import VigilFrames
         var i = Interlock(rules: [Self.velocityTrip], outputs: [.permissive])
         let none = [ChannelSample.missing]
         for n in 1...100 {
-            none.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Int64(n) * Self.period), clockSynchronised: true, systemFaults: [], reset: true) }
+            none.withUnsafeBufferPointer { i.evaluate(samples: $0, now: MonotonicInstant(nanoseconds: Int64(n) * Self.period), clockSynchronised: true, systemFaults: [], reset: ResetRequest(source: .socket)) }
             #expect(i.outputs[0] == false)
         }
     }
@@ -201,7 +201,7 @@ import VigilFrames
         var i = Interlock(rules: [rule], outputs: [.permissive], manualStart: false)
         let t = MonotonicInstant(nanoseconds: Self.second)
         let s = [ChannelSample(value: 1, quality: [], time: t)]
-        s.withUnsafeBufferPointer { i.evaluate(samples: $0, now: t, clockSynchronised: false, systemFaults: [], reset: false) }
+        s.withUnsafeBufferPointer { i.evaluate(samples: $0, now: t, clockSynchronised: false, systemFaults: [], reset: nil) }
         #expect(i.outputs[0] == false)
         #expect(i.states[0] == .starting)
     }
@@ -214,6 +214,81 @@ import VigilFrames
         #expect(toggles == 10)
         node.set(velocity: 9)
         for _ in 0..<10 { node.refresh(); node.step(); #expect(node.interlock.outputs[2] == false) }
+    }
+
+    /// Hazard (issue 17, 12): the heartbeat stopped on a warn-only rule's fault, so an external
+    /// watchdog relay stopped the machine for a sensor that may fail without stopping it.
+    @Test func aWarnOnlyFaultKeepsTheHeartbeatToggling() {
+        // Only a warn rule watches the faulty channel.
+        var i = Interlock(rules: [Self.velocityWarn], outputs: [.permissive, .warning, .heartbeat])
+        var t = MonotonicInstant(nanoseconds: 10 * Self.second)
+        var toggles = 0
+        var last = false
+        for n in 0..<20 {
+            t = t.advanced(byNanoseconds: Self.period)
+            let samples = [ChannelSample(value: .nan, quality: .commFault, time: t)]
+            samples.withUnsafeBufferPointer { i.evaluate(samples: $0, now: t, clockSynchronised: true, systemFaults: [], reset: n == 0 ? .button : nil) }
+            if n > 0 && i.outputs[2] != last { toggles += 1 }
+            last = i.outputs[2]
+        }
+        #expect(i.outputs[1], "the warning lamp shows the fault")
+        #expect(toggles == 19, "the heartbeat stopped on a warn-only fault")
+    }
+
+    /// Hazard (issue 17, 8): `debounce = N` counted evaluations, so on a channel updated once a
+    /// second `debounce = 2` lasted 2 ms. It counts new samples.
+    @Test func aCountDebounceCountsNewSamplesNotEvaluations() {
+        let rule = InterlockRule(name: "slow", channel: 0, comparison: .above, limit: 4.5, release: 4.0, debounce: .evaluations(2),
+                                 action: .trip, output: 0, maxAgeNanoseconds: 3 * Self.second)
+        var i = Interlock(rules: [rule], outputs: [.permissive])
+        var t = MonotonicInstant(nanoseconds: 10 * Self.second)
+        var sample = ChannelSample(value: 1, quality: [], time: t)
+        func step(reset: Bool = false) {
+            t = t.advanced(byNanoseconds: Self.period)
+            let s = [sample]
+            s.withUnsafeBufferPointer { i.evaluate(samples: $0, now: t, clockSynchronised: true, systemFaults: [], reset: reset ? .button : nil) }
+        }
+        step(reset: true)
+        #expect(i.outputs[0])
+        sample = ChannelSample(value: 6, quality: [], time: t) // one sample beyond the limit …
+        for _ in 0..<500 { step() } // … seen in 500 evaluations
+        #expect(i.outputs[0], "debounce = 2 passed on one sample")
+        sample = ChannelSample(value: 6, quality: [], time: t) // the second sample
+        step()
+        #expect(!i.outputs[0])
+    }
+
+    /// Hazard (issue 17, 14): a transient fault erased a latched trip (the permissive came back
+    /// without a reset once the input was healthy again).
+    @Test func aFaultNeverClearsALatchedTrip() {
+        var node = Node()
+        node.set(velocity: 9)
+        node.step()
+        node.set(velocity: 1)
+        node.step()
+        #expect(!node.permissive && node.interlock.states[0] == .latched)
+        node.set(velocity: .nan, quality: .commFault)
+        node.step()
+        node.set(velocity: 1)
+        for _ in 0..<5 { node.refresh(); node.step() }
+        #expect(!node.permissive, "the fault erased the latch")
+        #expect(node.interlock.states[0] == .latched)
+        // Even for a trip rule whose profile asked for warn on faults (the validator refuses it now).
+        let lenient = InterlockRule(name: "lenient", channel: 0, comparison: .above, limit: 4.5, release: 4.0, action: .trip, output: 0,
+                                    onFault: .warn, maxAgeNanoseconds: 2 * Self.second)
+        var i = Interlock(rules: [lenient], outputs: [.permissive])
+        var t = MonotonicInstant(nanoseconds: Self.second)
+        func step(_ v: Double, _ q: Quality = [], reset: Bool = false) {
+            t = t.advanced(byNanoseconds: Self.period)
+            let s = [ChannelSample(value: v, quality: q, time: t)]
+            s.withUnsafeBufferPointer { i.evaluate(samples: $0, now: t, clockSynchronised: true, systemFaults: [], reset: reset ? .button : nil) }
+        }
+        step(.nan, .noValue)
+        #expect(!i.outputs[0], "a trip rule's permissive came on before any sample")
+        step(1, reset: true)
+        step(9); step(1)
+        step(.nan, .commFault); step(1); step(1)
+        #expect(!i.outputs[0], "a transient fault erased the latched trip")
     }
 
     @Test func warnRuleLightsTheLampWithoutStoppingTheMachine() {
@@ -236,7 +311,7 @@ import VigilFrames
                     t = t.advanced(byNanoseconds: Self.period)
                     s[0] = ChannelSample(value: n % 100 == 0 ? 5.0 : 1.0, quality: [], time: t)
                     s[1].time = t
-                    node.interlock.evaluate(samples: UnsafeBufferPointer(s), now: t, clockSynchronised: true, systemFaults: [], reset: n % 100 == 50)
+                    node.interlock.evaluate(samples: UnsafeBufferPointer(s), now: t, clockSynchronised: true, systemFaults: [], reset: n % 100 == 50 ? .button : nil)
                 }
             }
         }

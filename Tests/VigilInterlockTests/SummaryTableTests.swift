@@ -68,7 +68,7 @@ import VigilBase
         for (velocity, estop, reset) in script {
             samples[0] = ChannelSample(value: velocity, quality: [], time: .init(nanoseconds: t))
             samples[1] = ChannelSample(value: estop, quality: [], time: .init(nanoseconds: t))
-            samples.withUnsafeBufferPointer { interlock.evaluate(samples: $0, now: .init(nanoseconds: t), clockSynchronised: true, systemFaults: [], reset: reset) }
+            samples.withUnsafeBufferPointer { interlock.evaluate(samples: $0, now: .init(nanoseconds: t), clockSynchronised: true, systemFaults: [], reset: reset ? ResetRequest(source: .socket) : nil) }
             let s = InterlockSummary(rules: Self.rules, codes: interlock.states.map(RuleStateCode.init), inputs: interlock.inputs, systemFaults: interlock.systemFaults,
                                      systemFaultLatched: interlock.systemFaultLatched)
             #expect((s.state == .armed) == interlock.outputs[0], "velocity \(velocity) estop \(estop) reset \(reset): \(s.state), permissive \(interlock.outputs[0])")

@@ -21,7 +21,7 @@ import VigilFrames
         switch s {
         case .starting: return .starting
         case .normal: return .normal
-        case .debouncing: return .debouncing(count: 1, since: t0)
+        case .debouncing: return .debouncing(count: 1, since: t0, lastSample: t0)
         case .active: return .active
         case .latched: return .latched
         case .faulted: return .faulted(.stale)
@@ -36,7 +36,7 @@ import VigilFrames
         (.starting, .fault, false, .starting), (.starting, .fault, true, .starting),
         (.normal, .clear, false, .normal), (.normal, .clear, true, .normal),
         (.normal, .band, false, .normal), (.normal, .band, true, .normal),
-        (.normal, .beyond, false, .debouncing(count: 1, since: now)), (.normal, .beyond, true, .debouncing(count: 1, since: now)),
+        (.normal, .beyond, false, .debouncing(count: 1, since: now, lastSample: now)), (.normal, .beyond, true, .debouncing(count: 1, since: now, lastSample: now)),
         (.normal, .fault, false, .faulted(.communication)), (.normal, .fault, true, .faulted(.communication)),
         (.debouncing, .clear, false, .normal), (.debouncing, .clear, true, .normal),
         (.debouncing, .band, false, .normal), (.debouncing, .band, true, .normal),
@@ -95,7 +95,7 @@ import VigilFrames
 
     @Test func latchingTripRuleFollowsItsTable() {
         for (s, input, reset, expected) in Self.tripTable {
-            let next = Self.state(s).next(input, fault: input == .fault ? .communication : nil, rule: Self.trip,
+            let next = Self.state(s).next(input, fault: input == .fault ? .communication : nil, sampleTime: Self.now, rule: Self.trip,
                                           now: Self.now, reset: reset, manualStart: true)
             #expect(next == expected, "trip: \(s) + \(input) reset=\(reset)")
         }
@@ -103,7 +103,7 @@ import VigilFrames
 
     @Test func nonLatchingWarnRuleFollowsItsTable() {
         for (s, input, reset, expected) in Self.warnTable {
-            let next = Self.state(s).next(input, fault: input == .fault ? .communication : nil, rule: Self.warn,
+            let next = Self.state(s).next(input, fault: input == .fault ? .communication : nil, sampleTime: Self.now, rule: Self.warn,
                                           now: Self.now, reset: reset, manualStart: true)
             #expect(next == expected, "warn: \(s) + \(input) reset=\(reset)")
         }
@@ -115,7 +115,7 @@ import VigilFrames
         #expect(RuleState.active.action(of: Self.trip) == .trip)
         #expect(RuleState.latched.action(of: Self.trip) == .trip)
         #expect(RuleState.normal.action(of: Self.trip) == nil)
-        #expect(RuleState.debouncing(count: 1, since: Self.t0).action(of: Self.trip) == nil)
+        #expect(RuleState.debouncing(count: 1, since: Self.t0, lastSample: Self.t0).action(of: Self.trip) == nil)
     }
 
     @Test(arguments: [

@@ -36,7 +36,7 @@ final class SimulatedNode {
         cycle = node.cycle
         workers = node.modbusWorkers
         body = NodeLoopBody(node.cycle)
-        try cycle.startSensors()
+        cycle.startSensors()
     }
 
     func channel(_ name: String) -> Int { loaded.channels[name]!.id - 1 }
@@ -195,9 +195,7 @@ final class SimulatedNode {
             text = text.replacing("\"TACHO\", \"RS485_DE\"]", with: "\"TACHO\", \"RS485_DE\", \"AUX_TACHO\"]")
             text = text.replacing("bands = { mode = \"fixed\", count = 32, from_hz = 0, to_hz = 1250 }",
                                   with: "bands = { mode = \"orders\", count = 4, rpm_channel = \"aux.rpm\" }")
-            text = text.replacing("max_rpm = 3600\n", with: """
-                max_rpm = 3600
-
+            text = text.replacing("[[outputs]]\nname = \"run-permit\"", with: """
                 [[sensors]]
                 name = "aux"
                 type = "tachometer"
@@ -205,6 +203,8 @@ final class SimulatedNode {
                 pulses_per_revolution = 1
                 max_rpm = 3600
 
+                [[outputs]]
+                name = "run-permit"
                 """)
         }
         // The auxiliary shaft turns at half the fan's speed: the fan's 1× tone (24.67 Hz) is

@@ -1,5 +1,6 @@
 import CBenchAlloc
 import Glibc
+import Synchronization
 import VigilBase
 import VigilBoard
 import VigilLoop
@@ -28,8 +29,8 @@ enum LoopBenchmark {
         let node: Node<SimulatedBoard>
         do {
             node = try NodeAssembly.assemble(on: board)
-            try node.cycle.startSensors()
         } catch { fail("\(error)") }
+        for failure in node.cycle.startSensors() { fail("\(failure)") }
         let cycle = node.cycle
         let workers = node.modbusWorkers
         workers.forEach { $0.start() }
@@ -40,7 +41,12 @@ enum LoopBenchmark {
         // cyclictest alongside, same period and priority; if the kernel refuses SCHED_FIFO to us,
         // it refuses it to cyclictest too and both run on the default scheduler.
         let cyclictest = CyclictestRun(priority: priority, periodMicroseconds: periodMicroseconds, loops: seconds * 1_000_000 / periodMicroseconds)
-        do { try loop.start() } catch { fail("\(error)") }
+        // The supervisor runs as in the agent (one priority above the loop): the figures below are
+        // with it watching.
+        do {
+            try loop.start()
+            try node.supervisor.start()
+        } catch { fail("\(error)") }
 
         // Trips: wait for the machine to be armed (a reset after healthy data), then open the
         // e-stop, time the permissive's drop, close it and reset; ten times.
@@ -71,6 +77,7 @@ enum LoopBenchmark {
         sleepSeconds(1.5)
         let heapAfter = bench_heap_calls()
         loop.stop()
+        node.supervisor.stop()
         let stats = loop.statistics.read()
         let allocCycles = max(1, stats.cycles - cyclesBefore)
         let reference = cyclictest.finish()
@@ -88,6 +95,7 @@ enum LoopBenchmark {
         line += " exec_p99_us=\(stats.executionP99Microseconds) overruns=\(stats.overruns)"
         line += " trip_latency_us=\(latencies.isEmpty ? "none" : format(latencies.max()!)) trips=\(latencies.count)"
         line += " allocs_per_cycle=\(format(Double(heapAfter - heapBefore) / Double(allocCycles)))"
+        line += " supervisor=on stalls=\(node.cycle.watch.stalls.load(ordering: .acquiring))"
         print(line)
         if let refusals = grant?.refusals, !refusals.isEmpty {
             print("# loop: " + refusals.joined(separator: "; "))

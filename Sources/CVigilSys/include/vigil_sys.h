@@ -52,4 +52,7 @@ int64_t vigil_realtime_ns(void);
  * number (EINTR when a signal arrived first). */
 int vigil_sleep_until_monotonic_ns(int64_t deadline_ns);
 
+/* getsockopt(SO_PEERCRED) on a connected Unix socket: the peer's uid and pid. */
+int vigil_peer_credentials(int fd, uint32_t *uid, int32_t *pid);
+
 #endif

@@ -16,4 +16,10 @@ uint64_t ts_allocations_stop(void);
 /* Whether the wrappers are active (the executable's malloc interposes libc's). */
 int ts_allocation_counting_available(void);
 
+/* Runs vigil's read-only clock query (`adjtimex` with no modes) in a forked child under the
+ * seccomp filter systemd's ProtectClock=yes installs (the @clock system calls fail with EPERM).
+ * Returns the query's result (2 synchronised, 1 not, -1 failed) and stores the child's errno in
+ * *child_errno, or returns -100 when the filter could not be installed. */
+int ts_clock_query_under_clock_filter(int *child_errno);
+
 #endif
