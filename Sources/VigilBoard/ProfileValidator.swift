@@ -257,25 +257,34 @@ struct ProfileValidator {
         let period = Double(profile.realtime.periodMicroseconds) * 1e-6
         let periodKey = ProfileKeyPath.root.appending("realtime").appending("period_us")
         let periodWritten = context.locator.exactLine(for: periodKey) != nil
-        var busTime: [String: Double] = [:]
         var firstSensorOnBus: [String: Int] = [:]
         for (i, s) in profile.sensors.enumerated() {
             switch s.kind {
             case .accelerometer(let a):
                 let perPeriod = a.sampleRateHz * period
-                guard let part = a.partFacts, profile.i2cBuses.contains(where: { $0.name == a.bus }) else { continue }
+                // A rate the part does not have is reported once, where it is written; its timing is not judged.
+                guard let part = a.partFacts, part.outputDataRatesHz.contains(a.sampleRateHz),
+                      let bus = profile.i2cBuses.first(where: { $0.name == a.bus }) else { continue }
                 if firstSensorOnBus[a.bus] == nil { firstSensorOnBus[a.bus] = i }
                 if perPeriod > Double(part.fifoDepth) * 0.75 {
                     context.error(periodWritten ? periodKey : sensorPath(i).appending("sample_rate_hz"),
                                   "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is too long: \(s.name) fills \(formatNumber((perPeriod * 10).rounded() / 10)) of its \(part.fifoDepth) FIFO entries per period at \(formatNumber(a.sampleRateHz)) Hz and would overflow; shorten the period")
                 }
-                let clock = Double(profile.i2cBuses.first { $0.name == a.bus }?.clockHz ?? 100_000)
-                busTime[a.bus, default: 0] += part.drainBits(samples: perPeriod) / clock
+                // The part's own rule for I2C (its datasheet's serial-communication limits).
+                switch part.minimumI2CClockHz(sampleRateHz: a.sampleRateHz) {
+                case nil:
+                    let allowed = part.outputDataRatesHz.filter { part.minimumI2CClockHz(sampleRateHz: $0) != nil }.max() ?? 0
+                    context.error(sensorPath(i).appending("sample_rate_hz"),
+                                  "is \(formatNumber(a.sampleRateHz)) Hz; the \(part.title)'s datasheet allows that rate only on SPI, which vigil does not drive; on I2C use \(formatNumber(allowed)) Hz or less")
+                case let minimum? where bus.clockHz < minimum:
+                    context.error(sensorPath(i).appending("sample_rate_hz"),
+                                  "is \(formatNumber(a.sampleRateHz)) Hz, which the \(part.title)'s datasheet allows only at an I2C clock of \(minimum / 1000) kHz or more; [i2c.\(bus.name)] clock_hz is \(bus.clockHz)")
+                default:
+                    break
+                }
             case .temperature(let t):
-                guard let part = t.partFacts, profile.i2cBuses.contains(where: { $0.name == t.bus }) else { continue }
+                guard profile.i2cBuses.contains(where: { $0.name == t.bus }) else { continue }
                 if firstSensorOnBus[t.bus] == nil { firstSensorOnBus[t.bus] = i }
-                let clock = Double(profile.i2cBuses.first { $0.name == t.bus }?.clockHz ?? 100_000)
-                busTime[t.bus, default: 0] += Double(I2CBusTime.blockReadBits(count: part.readBytes)) / clock
             case .modbus(let m):
                 guard let port = profile.serialPorts.first(where: { $0.name == m.port }) else { continue }
                 let bitsPerChar = Double(1 + port.dataBits + (port.parity == .none ? 0 : 1) + port.stopBits)
@@ -293,10 +302,10 @@ struct ProfileValidator {
             default: break
             }
         }
-        for (bus, seconds) in busTime.sorted(by: { $0.key < $1.key }) where seconds > 0.8 * period && profile.board.backend == .linux {
-            let path = periodWritten ? periodKey : sensorPath(firstSensorOnBus[bus] ?? 0)
+        for budget in I2CBudget.of(profile) where !budget.fits {
+            let path = periodWritten ? periodKey : sensorPath(firstSensorOnBus[budget.bus] ?? 0)
             context.error(path,
-                          "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is shorter than the sensors' read time: bus \"\(bus)\" needs about \(Int((seconds * 1e6).rounded())) µs per period (over 80 %); lengthen the period, lower the sample rate or raise [i2c.\(bus)] clock_hz")
+                          "realtime.period_us = \(profile.realtime.periodMicroseconds) µs is shorter than the sensors' read time: bus \"\(budget.bus)\" needs about \(budget.microsecondsPerPeriod) µs per period (over \(Int(I2CBudget.maximumLoad * 100)) %); lengthen the period, lower the sample rate or raise [i2c.\(budget.bus)] clock_hz")
         }
     }
 

@@ -47,6 +47,14 @@ public final class LinuxBoard: NodeBoard {
         }
     }
 
+    public func i2cClockHz(_ name: String) -> Int? {
+        guard let spec = loaded.profile.i2cBuses.first(where: { $0.name == name }) else { return nil }
+        if let adapter = spec.adapter {
+            return LinuxI2CBus.adapterNumber(named: adapter).flatMap { LinuxI2CBus.clockHz(adapter: $0) }
+        }
+        return spec.path.flatMap { LinuxI2CBus.clockHz(path: $0) }
+    }
+
     /// Opens the Modbus port (RTU or TCP) a profile names.
     public func modbusClient(port: String) throws(NodeError) -> LinuxModbusClient {
         let profile = loaded.profile

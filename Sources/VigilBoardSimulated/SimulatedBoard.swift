@@ -147,6 +147,9 @@ public final class SimulatedBoard: NodeBoard {
         return b
     }
 
+    /// A simulated adapter runs at the clock its profile gives it.
+    public func i2cClockHz(_ name: String) -> Int? { buses[name]?.clockHz }
+
     public func gpioChip(_ name: String) throws(NodeError) -> SimulatedGPIOChip {
         guard let c = chips[name] else { throw NodeError.profile("no simulated chip \(name)") }
         return c

@@ -26,6 +26,9 @@ enum ProfileSummary {
         if !p.i2cBuses.isEmpty {
             out.append("I2C buses")
             for b in p.i2cBuses { out.append("  \(b.name): \(b.adapter.map { "adapter \"\($0)\"" } ?? b.path ?? "?"), \(b.clockHz / 1000) kHz") }
+            // The bus time the sensors need in the busiest period (the agent checks it again
+            // against the adapter's own clock at start-up).
+            for budget in I2CBudget.of(p) { out.append("  budget \(budget.summary)") }
         }
         if !p.serialPorts.isEmpty {
             out.append("Serial ports")

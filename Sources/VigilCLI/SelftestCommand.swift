@@ -125,6 +125,13 @@ struct SensorIdentityChecks: BoardVisitor {
     @_semantics("optimize.sil.specialize.generic.never")
     func visit<Board: NodeBoard>(_ board: Board) throws(AgentError) -> [SelftestCheck] {
         var checks: [SelftestCheck] = []
+        // Each adapter's real clock (device tree) against what the sensors need per period.
+        let profile = board.loaded.profile
+        for budget in I2CBudget.of(profile, clockHz: { board.i2cClockHz($0.name) ?? $0.clockHz }) {
+            let reported = board.i2cClockHz(budget.bus) != nil
+            checks.append(SelftestCheck(check: "i2c \(budget.bus) clock", pass: budget.fits,
+                                        detail: "\(budget.summary)\(reported ? "" : " (the adapter does not report its clock: profile's clock_hz)")"))
+        }
         for sensor in board.loaded.profile.sensors {
             let busName: String, address: Int, partName: String
             switch sensor.kind {
@@ -153,7 +160,33 @@ struct SensorIdentityChecks: BoardVisitor {
                 result = (false, "bus \(busName): \(error)\(hint)")
             }
             checks.append(SelftestCheck(check: "sensor \(sensor.name)", pass: result.0, detail: result.1))
+            if result.0, case .accelerometer(let a) = sensor.kind, let driverPart = part as? any AccelerometerDriverPart.Type {
+                checks.append(Self.selfTest(sensor.name, a, driverPart, on: board))
+            }
         }
         return checks
     }
+
+    /// The part's electromechanical self-test: the change it makes on each axis against its
+    /// datasheet's limits. A part whose mass or electrodes are damaged answers its ID but fails here.
+    static func selfTest<Board: NodeBoard>(_ name: String, _ a: AccelerometerSpec, _ part: any AccelerometerDriverPart.Type,
+                                           on board: Board) -> SelftestCheck {
+        let check = "self-test \(name)"
+        do {
+            let bus = try board.i2cBus(a.bus)
+            let driver = try part.makeDriver(bus: bus, address: UInt8(a.address), sampleRateHz: a.sampleRateHz, rangeG: a.rangeG)
+            try driver.start()
+            let result = try driver.runSelfTest { usleep(UInt32(clamping: $0 / 1000)) }
+            try? driver.stop()
+            let axes = ["x", "y", "z"]
+            let detail = zip(axes, zip(result.changeG, result.limitsG)).map { axis, pair in
+                "\(axis) \(formatG(pair.0)) g (\(formatG(pair.1.lowerBound))…\(formatG(pair.1.upperBound)))"
+            }.joined(separator: ", ")
+            return SelftestCheck(check: check, pass: result.passed, detail: "\(result.passed ? "" : "outside the datasheet's limits: ")\(detail)")
+        } catch {
+            return SelftestCheck(check: check, pass: false, detail: "\(error)")
+        }
+    }
+
+    static func formatG(_ g: Double) -> String { String(Double(Int((g * 1000).rounded())) / 1000) }
 }

@@ -6,8 +6,9 @@ import VigilParts
 /// VigilParts/ADXL345.swift).
 ///
 /// Runs the part in full-resolution mode (3.9 mg/LSB at every range) with the FIFO in stream
-/// mode, so the loop drains up to 32 samples per visit. At 3200 Hz and a 1 ms loop that is 3–4
-/// samples per cycle; each costs one 6-byte block read (≈ 0.2 ms at 400 kHz).
+/// mode, so the loop drains up to 33 samples per visit (32 in the FIFO, one at the output). At
+/// 800 Hz (the fastest the datasheet allows on I2C) and a 1 ms loop that is 0–1 sample per cycle;
+/// each costs one 6-byte block read (≈ 0.2 ms at 400 kHz).
 public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
     typealias Part = ADXL345
 
@@ -20,7 +21,8 @@ public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
         // shift of 6 at ±2 g … 3 at ±16 g.
         let rangeCode = Self.rangeCode(rangeG)
         super.init(bus: bus, address: address, sampleRateHz: sampleRateHz, rangeG: rangeG,
-                   countsPerG: Part.fullResolutionCountsPerG, q15Shift: 15 - (8 + Int(rangeCode) + 1))
+                   countsPerG: Part.fullResolutionCountsPerG, q15Shift: 15 - (8 + Int(rangeCode) + 1),
+                   maximumWaitingSamples: Part.maximumWaitingSamples, noiseDensityGPerRootHz: Part.noiseDensityGPerRootHz)
         configuration = [
             ConfigurationRegister(register: Part.Register.powerControl, value: Part.measureBit),
             ConfigurationRegister(register: Part.Register.dataFormat, value: Part.fullResolutionBit | rangeCode, mask: Part.fullResolutionBit | Part.rangeMask),
@@ -48,6 +50,9 @@ public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
         try bus.writeByte(address: address, register: Part.Register.powerControl, value: 0)
         try bus.writeByte(address: address, register: Part.Register.dataFormat, value: Part.fullResolutionBit | rangeCode)
         try bus.writeByte(address: address, register: Part.Register.bandwidthRate, value: rateCode)
+        // Through bypass first: that empties the FIFO, so samples from before a restart never
+        // join the new ones in a block.
+        try bus.writeByte(address: address, register: Part.Register.fifoControl, value: Part.fifoModeBypass << Part.fifoModeShift)
         try bus.writeByte(address: address, register: Part.Register.fifoControl, value: Part.fifoModeStream << Part.fifoModeShift | 16)
         try bus.writeByte(address: address, register: Part.Register.powerControl, value: Part.measureBit)
         // Read back: a device that ignores writes (or is not an ADXL345 after all) is caught here.
@@ -63,15 +68,22 @@ public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
         try bus.writeByte(address: address, register: Part.Register.powerControl, value: 0)
     }
 
+    /// The largest positive count: at 1600 Hz and 3200 Hz in full resolution the LSB is always 0.
+    var largestPositiveCount: Int16 { Int16(256 * rangeG) - (sampleRateHz >= Part.lsbAlwaysZeroFromHz ? 2 : 1) }
+
     public override func drain(into buffer: UnsafeMutableBufferPointer<AccelerationSample>) throws(HALError) -> FIFODrain {
+        // INT_SOURCE first: in stream mode its Overrun bit means the FIFO filled, not that a sample
+        // was lost (the part cannot tell; the caller knows how late the drain is).
         let source = try bus.readByte(address: address, register: Part.Register.interruptSource)
         let status = try bus.readByte(address: address, register: Part.Register.fifoStatus)
-        // FIFO_STATUS: bit 7 FIFO_TRIG, bit 6 reserved (0), bits 5:0 entries (≤ 32).
+        // FIFO_STATUS: bit 7 FIFO_TRIG, bit 6 reserved (0), bits 5:0 entries (≤ 33: 32 in the
+        // FIFO and one at the output filter).
         let entries = Int(status & Part.fifoEntriesMask)
-        guard status & 0x40 == 0, entries <= Part.fifoDepth else {
+        guard status & 0x40 == 0, entries <= Part.maximumWaitingSamples else {
             throw HALError(.badData, code: Int32(status), operation: "adxl345 fifo status")
         }
         let limit = Int16(256 * rangeG)
+        let top = largestPositiveCount
         var clipped = false
         var raw: UInt64 = 0
         let count = min(entries, buffer.count)
@@ -88,12 +100,31 @@ public final class ADXL345Driver<Bus: I2CBus>: AccelerometerDriver<Bus> {
             guard x >= -limit, x < limit, y >= -limit, y < limit, z >= -limit, z < limit else {
                 throw HALError(.badData, code: Int32(x), operation: "adxl345 data out of range")
             }
-            if x == -limit || x == limit - 1 || y == -limit || y == limit - 1 || z == -limit || z == limit - 1 { clipped = true }
+            if x == -limit || x >= top || y == -limit || y >= top || z == -limit || z >= top { clipped = true }
             let sample = AccelerationSample(x: x, y: y, z: z)
             guard stuck.accept(sample) else { throw HALError(.badData, operation: "adxl345 stuck output") }
             buffer[i] = sample
         }
-        return FIFODrain(count: count, overrun: source & Part.overrunBit != 0, clipped: clipped)
+        return FIFODrain(count: count, overrun: false, filled: source & Part.overrunBit != 0 || entries == Part.maximumWaitingSamples, clipped: clipped)
+    }
+
+    /// Datasheet, "Self-Test": in full resolution at ±16 g, the mean output with SELF_TEST set
+    /// minus the mean without it, per axis, against the specified output change.
+    public override func runSelfTest(wait: (Int64) -> Void) throws(HALError) -> SelfTestResult {
+        let formatRegister = Part.fullResolutionBit | 0x03 // ±16 g, full resolution
+        try bus.writeByte(address: address, register: Part.Register.dataFormat, value: formatRegister)
+        // Full resolution: 256 LSB/g at every range, so the driver's scale holds at ±16 g too.
+        func mean(_ n: Int) throws(HALError) -> [Double] { try meanG(samples: n, wait: wait) }
+        let samples = max(16, Int(sampleRateHz / 10)) // 0.1 s of samples, as the datasheet suggests
+        // Settle after each change (the datasheet: at least 4 samples), then average.
+        _ = try mean(4)
+        let off = try mean(samples)
+        try bus.writeByte(address: address, register: Part.Register.dataFormat, value: formatRegister | Part.selfTestBit)
+        _ = try mean(4)
+        let on = try mean(samples)
+        try bus.writeByte(address: address, register: Part.Register.dataFormat, value: formatRegister)
+        try start()
+        return SelfTestResult(changeG: zip(on, off).map { $0 - $1 }, limitsG: Part.selfTestLimitsG)
     }
 }
 

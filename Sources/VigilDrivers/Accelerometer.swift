@@ -15,14 +15,30 @@ public struct AccelerationSample: Sendable, Equatable {
 public struct FIFODrain: Sendable, Equatable {
     /// Samples written to the caller's buffer.
     public var count: Int
-    /// The FIFO overflowed since the last drain: samples were lost (the block has a gap).
+    /// The part says samples were overwritten since the last drain: the block has a gap.
     public var overrun: Bool
+    /// The FIFO was full when drained: samples may have been lost (whether they were depends on
+    /// how long the drain was late; the part cannot tell).
+    public var filled: Bool
     /// At least one sample sat at the converter's limit.
     public var clipped: Bool
-    public init(count: Int, overrun: Bool, clipped: Bool) {
+    public init(count: Int, overrun: Bool, filled: Bool = false, clipped: Bool) {
         self.count = count
         self.overrun = overrun
+        self.filled = filled
         self.clipped = clipped
+    }
+}
+
+/// The result of a part's electromechanical self-test: the output change each axis showed (g),
+/// against the datasheet's limits.
+public struct SelfTestResult: Sendable, Equatable {
+    public var changeG: [Double]
+    public var limitsG: [ClosedRange<Double>]
+    public var passed: Bool { changeG.count == limitsG.count && zip(changeG, limitsG).allSatisfy { $1.contains($0) } }
+    public init(changeG: [Double], limitsG: [ClosedRange<Double>]) {
+        self.changeG = changeG
+        self.limitsG = limitsG
     }
 }
 
@@ -41,21 +57,53 @@ public class AccelerometerDriver<Bus: I2CBus> {
     public let countsPerG: Double
     /// Left shift that turns a count into Q15 (so Q15 full scale is ``fullScaleG``).
     public let q15Shift: Int
-    /// Catches a part that keeps answering the same sample.
-    var stuck = StuckSampleDetector(limit: 256)
+    /// The most samples one drain can find (the FIFO plus any held beyond it).
+    public let maximumWaitingSamples: Int
+    /// Catches a part that keeps answering the same sample, where its noise makes that impossible
+    /// for a working part (see ``StuckSampleDetector/limit(noiseDensityGPerRootHz:sampleRateHz:countsPerG:)``).
+    var stuck: StuckSampleDetector
     /// The configuration registers `start()` programs, with the value each must keep: a part
     /// that browned out and reset reads its power-on defaults here while it still answers.
     /// Filled by each part's initialiser (no allocation on the loop's fault path).
     var configuration: [ConfigurationRegister] = []
     private var verifyCursor = 0
 
-    init(bus: Bus, address: UInt8, sampleRateHz: Double, rangeG: Int, countsPerG: Double, q15Shift: Int) {
+    init(bus: Bus, address: UInt8, sampleRateHz: Double, rangeG: Int, countsPerG: Double, q15Shift: Int, maximumWaitingSamples: Int,
+         noiseDensityGPerRootHz: Double) {
         self.bus = bus
         self.address = address
         self.sampleRateHz = sampleRateHz
         self.rangeG = rangeG
         self.countsPerG = countsPerG
         self.q15Shift = q15Shift
+        self.maximumWaitingSamples = maximumWaitingSamples
+        stuck = StuckSampleDetector(limit: StuckSampleDetector.limit(noiseDensityGPerRootHz: noiseDensityGPerRootHz, sampleRateHz: sampleRateHz,
+                                                                     countsPerG: countsPerG))
+    }
+
+    /// Runs the part's electromechanical self-test and puts the part back as `start()` leaves it.
+    /// `wait` lets the given nanoseconds pass (the CLI sleeps; tests move a manual clock).
+    public func runSelfTest(wait: (Int64) -> Void) throws(HALError) -> SelfTestResult {
+        throw HALError(.unsupported, operation: "accelerometer self-test")
+    }
+
+    /// The mean of `count` samples drained as they come (at the programmed rate), per axis, g.
+    func meanG(samples count: Int, wait: (Int64) -> Void) throws(HALError) -> [Double] {
+        var sums = [0.0, 0.0, 0.0]
+        var taken = 0
+        var buffer = [AccelerationSample](repeating: .zero, count: maximumWaitingSamples)
+        var attempts = 0
+        while taken < count {
+            attempts += 1
+            if attempts > 100 * count { throw HALError(.timeout, operation: "accelerometer self-test samples") }
+            wait(Int64(4e9 / sampleRateHz))
+            let drained = try buffer.withUnsafeMutableBufferPointer { (b) throws(HALError) in try drain(into: b) }
+            for i in 0..<drained.count where taken < count {
+                sums[0] += Double(buffer[i].x); sums[1] += Double(buffer[i].y); sums[2] += Double(buffer[i].z)
+                taken += 1
+            }
+        }
+        return sums.map { $0 / Double(count) / countsPerG }
     }
 
     /// Checks the part ID and programs rate, range and FIFO; the part is measuring afterwards.
@@ -97,9 +145,19 @@ public protocol AccelerometerDriverPart: AccelerometerPart {
 }
 
 /// Catches a part that keeps answering the same sample (a hung converter, a bus returning a stale
-/// buffer): real accelerometers always show a few counts of noise.
+/// buffer), where the part's own noise makes long runs of one sample impossible for a working part.
+/// Where one count is coarse against that noise (a 10-bit FIFO at ±16 g: 48 mg per
+/// step against about 4 mg of noise), a quiet machine reads one value for seconds: there the check
+/// is off, and the self-test (`vigil selftest`) is what finds a dead converter.
 struct StuckSampleDetector {
     let limit: Int
+
+    /// 256 identical samples where the noise is at least half a count rms; no limit otherwise.
+    static func limit(noiseDensityGPerRootHz: Double, sampleRateHz: Double, countsPerG: Double) -> Int {
+        let noiseCounts = noiseDensityGPerRootHz * (sampleRateHz / 2).squareRoot() * countsPerG
+        return noiseCounts >= 0.5 ? 256 : Int.max
+    }
+
     private var previous = AccelerationSample(x: .min, y: .min, z: .min)
     private var run = 0
     init(limit: Int) { self.limit = limit }

@@ -43,6 +43,32 @@ public final class LinuxI2CBus: I2CBus {
         throw HALError(.noDevice, code: 2, operation: "i2c find adapter by name")
     }
 
+    /// The clock the adapter at `path` (`/dev/i2c-N` or a udev symlink to it) runs at, from its
+    /// device-tree node (`clock-frequency`, a big-endian 32-bit cell, as the I2C bindings define
+    /// it), or nil where the adapter has no such node (i2c-stub, most x86 adapters).
+    public static func clockHz(path: String, sysfs: String = "/sys") -> Int? {
+        var buffer = [CChar](repeating: 0, count: 4096)
+        guard realpath(path, &buffer) != nil else { return nil }
+        let real = String(decoding: buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        guard let dash = real.lastIndex(of: "-"), real.hasPrefix("/dev/i2c-"), let n = Int(real[real.index(after: dash)...]) else { return nil }
+        return clockHz(adapter: n, sysfs: sysfs)
+    }
+
+    /// The clock of adapter `i2c-N` from sysfs (see ``clockHz(path:sysfs:)``).
+    public static func clockHz(adapter n: Int, sysfs: String = "/sys") -> Int? {
+        guard let bytes = Sysfs.readBytes("\(sysfs)/bus/i2c/devices/i2c-\(n)/of_node/clock-frequency", limit: 8) else { return nil }
+        return deviceTreeCell(bytes).map(Int.init)
+    }
+
+    /// A device-tree property of one 32-bit cell (big-endian), or nil if it is not one.
+    public static func deviceTreeCell(_ bytes: [UInt8]) -> UInt32? {
+        guard bytes.count == 4 else { return nil }
+        return bytes.reduce(0) { $0 << 8 | UInt32($1) }
+    }
+
+    /// The adapter number of the device at `path`, if it is an I2C adapter node.
+    public static func adapterNumber(named name: String) -> Int? { listAdapters().first { $0.name == name }?.number }
+
     /// The kernel's I2C adapters: number and sysfs name.
     public static func listAdapters() -> [(number: Int, name: String)] {
         var result: [(Int, String)] = []
@@ -143,4 +169,15 @@ enum Sysfs {
     }
 
     static func exists(_ path: String) -> Bool { access(path, F_OK) == 0 }
+
+    /// A small binary attribute (a device-tree property), whole; nil if absent or larger than `limit`.
+    static func readBytes(_ path: String, limit: Int) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: limit + 1)
+        let n = bytes.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+        guard n >= 0, n <= limit else { return nil }
+        return Array(bytes[0..<n])
+    }
 }

@@ -37,8 +37,11 @@ public enum ADXL345: AccelerometerPart {
     public static let fullResolutionBit: UInt8 = 0x08
     /// DATA_FORMAT Range bits (D1:D0): 00 ±2 g, 01 ±4 g, 10 ±8 g, 11 ±16 g.
     public static let rangeMask: UInt8 = 0x03
-    /// FIFO_CTL FIFO_MODE field (D7:D6): 00 bypass, 01 FIFO, 10 stream, 11 trigger.
+    /// FIFO_CTL FIFO_MODE field (D7:D6): 00 bypass, 01 FIFO, 10 stream, 11 trigger. "In bypass
+    /// mode, FIFO is not operational and, therefore, remains empty": passing through bypass is
+    /// how the FIFO is emptied.
     public static let fifoModeShift: UInt8 = 6
+    public static let fifoModeBypass: UInt8 = 0b00
     public static let fifoModeStream: UInt8 = 0b10
     /// FIFO_CTL Samples field (D4:D0): the watermark.
     public static let fifoSamplesMask: UInt8 = 0x1F
@@ -64,11 +67,37 @@ public enum ADXL345: AccelerometerPart {
 
     /// 6.25 Hz to 3200 Hz: the codes 0x6–0xF of Table 7 (the slower codes are not programmed).
     public static let outputDataRatesHz: [Double] = [6.25, 12.5, 25, 50, 100, 200, 400, 800, 1600, 3200]
-    public static let defaultSampleRateHz = 3200.0
+    /// The fastest rate the datasheet allows on I2C (at 400 kHz).
+    public static let defaultSampleRateHz = 800.0
     public static let rangesG = [2, 4, 8, 16]
     public static let defaultRangeG = 16
     public static let fifoDepth = 32
+    /// FIFO_STATUS (register 0x39): "FIFO stores a maximum of 32 entries, which equates to a maximum
+    /// of 33 entries available at any given time because an additional entry is available at the
+    /// output filter of the device."
+    public static let maximumWaitingSamples = 33
     /// DATAX0…DATAZ1 in one read pops one FIFO entry ("FIFO").
     public static let sampleReadBytes = 6
-    public static let drainStatusReadBytes = [1]
+    /// A drain reads INT_SOURCE (overrun) and FIFO_STATUS (entries) before the samples.
+    public static let drainStatusReadBytes = [1, 1]
+
+    /// "Serial Communications": 3200 Hz and 1600 Hz are recommended only with SPI at 2 MHz or
+    /// more; 800 Hz needs at least 400 kHz on I2C, and the lower rates scale proportionally
+    /// (200 Hz: 100 kHz).
+    public static func minimumI2CClockHz(sampleRateHz: Double) -> Int? {
+        sampleRateHz >= 1600 ? nil : Int(sampleRateHz * 500)
+    }
+    /// "Data Formatting of Upper Data Rates": at 3200 Hz and 1600 Hz in full resolution the LSB of
+    /// the output data word is always 0.
+    public static let lsbAlwaysZeroFromHz = 1600.0
+
+    /// DATA_FORMAT SELF_TEST (D7): a self-test force shifts the output.
+    public static let selfTestBit: UInt8 = 0x80
+    /// Specifications, "Self-Test": output change at 2.5 V, X 0.20…2.10 g, Y −2.10…−0.20 g,
+    /// Z 0.30…3.40 g; at 3.3 V the change is 1.77× (X, Y) and 1.47× (Z) as large ("Self-Test",
+    /// Table 14): the union of both supplies.
+    public static let selfTestLimitsG: [ClosedRange<Double>] = [0.20...(2.10 * 1.77), -(2.10 * 1.77)...(-0.20), 0.30...(3.40 * 1.47)]
+    /// Noise, X and Y: 0.75 LSB rms at 100 Hz in ±2 g 10-bit (3.9 mg/LSB): about 2.9 mg in 50 Hz
+    /// of bandwidth, 0.41 mg/√Hz.
+    public static let noiseDensityGPerRootHz = 0.00041
 }

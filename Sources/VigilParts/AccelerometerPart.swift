@@ -14,14 +14,29 @@ public protocol AccelerometerPart: I2CPart {
     static var defaultRangeG: Int { get }
     /// Samples the FIFO holds (one sample = X, Y and Z).
     static var fifoDepth: Int { get }
+    /// The most entries one drain can find waiting: the FIFO plus any sample the part holds
+    /// beyond it (one part holds a 33rd sample at its output).
+    static var maximumWaitingSamples: Int { get }
     /// Bytes one sample read moves (one SMBus I2C-block read per FIFO entry).
     static var sampleReadBytes: Int { get }
     /// Bytes of each status read one drain makes before its samples (one read per entry).
     static var drainStatusReadBytes: [Int] { get }
+    /// The slowest I2C clock the datasheet allows for `sampleRateHz`, or nil where it does not
+    /// allow that rate on I2C at all.
+    static func minimumI2CClockHz(sampleRateHz: Double) -> Int?
+    /// The converter's noise density, g/√Hz (the datasheet's typical figure): with the step of
+    /// one count it decides whether a quiet machine can read the same sample for long.
+    static var noiseDensityGPerRootHz: Double { get }
+    /// The electromechanical self-test: what the driver sets, and the output change the datasheet
+    /// allows per axis (g, x/y/z), over the supply range the boards use (2.5–3.3 V).
+    static var selfTestLimitsG: [ClosedRange<Double>] { get }
 }
 
 extension AccelerometerPart {
     public static var kind: PartKind { .accelerometer }
+
+    /// Default: no datasheet limit beyond the bus-time budget.
+    public static func minimumI2CClockHz(sampleRateHz: Double) -> Int? { 0 }
 
     /// Bit times one drain of `samples` samples holds the bus (see ``I2CBusTime``).
     public static func drainBits(samples: Double) -> Double {

@@ -39,9 +39,14 @@ public enum LIS3DH: AccelerometerPart {
     public static let highResolutionBit: UInt8 = 0x08
     /// CTRL_REG5 FIFO_EN.
     public static let fifoEnableBit: UInt8 = 0x40
-    /// FIFO_CTRL_REG FM1:FM0 (7:6): 00 bypass, 01 FIFO, 10 stream, 11 stream-to-FIFO.
+    /// FIFO_CTRL_REG FM1:FM0 (7:6): 00 bypass, 01 FIFO, 10 stream, 11 stream-to-FIFO. Section 3.3.1:
+    /// in bypass mode the FIFO is not operational and remains empty; switching to bypass resets it.
     public static let fifoModeShift: UInt8 = 6
+    public static let fifoModeBypass: UInt8 = 0b00
     public static let fifoModeStream: UInt8 = 0b10
+    /// CTRL_REG4 ST1:ST0 (2:1): 00 normal, 01 self-test 0, 10 self-test 1.
+    public static let selfTestShift: UInt8 = 1
+    public static let selfTest0: UInt8 = 0b01
     /// FIFO_SRC_REG bits.
     public static let watermarkBit: UInt8 = 0x80
     public static let overrunBit: UInt8 = 0x40
@@ -53,6 +58,11 @@ public enum LIS3DH: AccelerometerPart {
     public static let rateCodes: [(hz: Double, code: UInt8)] = [(1, 1), (10, 2), (25, 3), (50, 4), (100, 5), (200, 6), (400, 7), (1344, 9)]
     /// High-resolution sensitivity, mg per digit, by full scale (Table 4): 1, 2, 4, 12.
     public static let milliGPerDigit: [(rangeG: Int, mg: Double)] = [(2, 1), (4, 2), (8, 4), (16, 12)]
+    /// Normal-mode (10-bit) sensitivity, mg per digit (Table 4): 4, 8, 16, 48. The FIFO holds
+    /// only the 10 most significant bits of each sample (section 3.3), so what a FIFO drain
+    /// reads has this step whatever the output mode.
+    public static let fifoMilliGPerDigit: [(rangeG: Int, mg: Double)] = [(2, 4), (4, 8), (8, 16), (16, 48)]
+    public static let fifoSignificantBits = 10
 
     /// SDO/SA0 low: 0x18; high: 0x19 (section 6.1.1).
     public static let addresses: [UInt8] = [0x18, 0x19]
@@ -61,8 +71,16 @@ public enum LIS3DH: AccelerometerPart {
     public static let outputDataRatesHz: [Double] = rateCodes.map(\.hz)
     public static let defaultSampleRateHz = 1344.0
     public static let rangesG = [2, 4, 8, 16]
-    public static let defaultRangeG = 16
+    /// ±4 g: 8 mg per FIFO step, room for a machine's shocks (±16 g would be 48 mg per step, too
+    /// coarse for a quiet machine's vibration).
+    public static let defaultRangeG = 4
     public static let fifoDepth = 32
+    public static let maximumWaitingSamples = 32
     public static let sampleReadBytes = 6
     public static let drainStatusReadBytes = [1]
+    /// Table 4: 220 µg/√Hz (normal mode).
+    public static let noiseDensityGPerRootHz = 0.00022
+    /// Table 4: self-test output change 17…360 LSb at ±2 g in normal mode (4 mg/digit), on each
+    /// axis with the same sign: 0.068…1.44 g.
+    public static let selfTestLimitsG: [ClosedRange<Double>] = Array(repeating: 0.068...1.44, count: 3)
 }

@@ -35,6 +35,8 @@ final class AccelerometerSlot<Bus: I2CBus> {
     /// Samples drained in the current rate window, and when the window began (nil: not yet).
     var windowSamples = 0
     var windowOverran = false
+    /// When the FIFO was last drained (nil: not since start).
+    var lastDrain: MonotonicInstant?
     var windowStart: MonotonicInstant?
     /// The rate window: long enough for a FIFO's worth of samples four times over, at least 100 ms.
     let rateWindowNanoseconds: Int64
@@ -73,7 +75,7 @@ final class AccelerometerSlot<Bus: I2CBus> {
         // Half the samples the rate promises (a part's data rate is accurate to a few per cent).
         minimumWindowSamples = max(1, Int(rate * Double(rateWindowNanoseconds) / 1e9 / 2))
         minimumNewSamples = max(1, min(config.blockLength, Int(rate * Double(intervalNanoseconds) / 1e9 / 2)))
-        fifo = Array(repeating: .zero, count: 32)
+        fifo = Array(repeating: .zero, count: driver.maximumWaitingSamples)
         rings = Array(repeating: Q15(rawValue: 0), count: 3 * config.blockLength)
         block = Array(repeating: Q15(rawValue: 0), count: config.blockLength)
         let analyzer = self.analyzer
@@ -115,7 +117,7 @@ final class AccelerometerSlot<Bus: I2CBus> {
             windowStart = nil
             nextConfigurationCheck = now.advanced(byNanoseconds: Self.configurationCheckNanoseconds)
         }
-        let drained = drain()
+        let drained = drain(at: now)
         if !drained {
             busErrors += 1
             if health.consecutiveFailures >= health.limit {
@@ -165,8 +167,8 @@ final class AccelerometerSlot<Bus: I2CBus> {
         return true
     }
 
-    /// Drains the FIFO; returns false on a bus error (counted, the block restarts).
-    func drain() -> Bool {
+    /// Drains the FIFO at `now`; returns false on a bus error (counted, the block restarts).
+    func drain(at now: MonotonicInstant) -> Bool {
         let result: FIFODrain
         do {
             result = try fifo.withUnsafeMutableBufferPointer { (b) throws(HALError) in try driver.drain(into: b) }
@@ -176,15 +178,18 @@ final class AccelerometerSlot<Bus: I2CBus> {
             return false
         }
         health.succeeded()
-        if result.overrun {
+        // A FIFO found full lost samples only if more arrived since the last drain than it holds.
+        let sinceLast = lastDrain.map { Double(now.nanoseconds(since: $0)) * driver.sampleRateHz / 1e9 } ?? .infinity
+        lastDrain = now
+        if result.overrun || (result.filled && sinceLast > Double(driver.maximumWaitingSamples) + 1) {
             // Samples were lost: a block across the gap would be a lie.
             overruns += 1
             contiguous = 0
         }
         if result.clipped { clipped = true }
         windowSamples += result.count
-        // An overrun means the part filled its FIFO: it is producing (the loop was late).
-        if result.overrun { windowOverran = true }
+        // A full FIFO means the part is producing (the loop was late).
+        if result.overrun || result.filled { windowOverran = true }
         samplesSinceAnalysis += result.count
         let n = blockLength
         for i in 0..<result.count {

@@ -63,6 +63,10 @@ public enum NodeAssembly {
             outputs.append(OutputSlot(name: o.name, line: line, feedback: feedback, feedbackNanoseconds: Int64(o.feedbackMilliseconds) * 1_000_000))
         }
 
+        // The sensors' bus time against the clock each adapter really runs at (a device tree can
+        // say 100 kHz where the profile assumed 400 kHz): refuse to start rather than miss samples.
+        try checkBusTime(profile, board: board)
+
         var slots: [SensorSlot<Board>] = []
         var workerDevices: [String: [ModbusWorker<Board.Modbus>.Device]] = [:]
         for sensor in profile.sensors {
@@ -178,6 +182,22 @@ public enum NodeAssembly {
         let supervisor = LoopSupervisor(outputs: cycle.outputLines, watch: watch, maxStallNanoseconds: Int64(rt.maxStallMilliseconds) * 1_000_000,
                                         priority: rt.priority + 1)
         return Node(cycle: cycle, modbusWorkers: workers, supervisor: supervisor)
+    }
+
+    /// Refuses a profile whose sampling needs more bus time per period than the adapters' real
+    /// clocks give, or a rate its part's datasheet allows only at a faster clock.
+    static func checkBusTime<Board: NodeBoard>(_ profile: BoardProfile, board: Board) throws(NodeError) {
+        func clock(_ b: I2CBusSpec) -> Int { board.i2cClockHz(b.name) ?? b.clockHz }
+        for budget in I2CBudget.of(profile, clockHz: clock) where !budget.fits {
+            throw NodeError.profile("i2c \(budget.bus): the adapter runs at \(budget.clockHz / 1000) kHz (profile: clock_hz = \(profile.i2cBuses.first { $0.name == budget.bus }?.clockHz ?? 0)); the sensors need \(budget.microsecondsPerPeriod) µs of each \(budget.periodMicroseconds) µs period (over \(Int(I2CBudget.maximumLoad * 100)) %); raise the adapter's clock in the device tree, lower the sample rate or lengthen the period")
+        }
+        for s in profile.sensors {
+            guard case .accelerometer(let a) = s.kind, let part = a.partFacts, let spec = profile.i2cBuses.first(where: { $0.name == a.bus }) else { continue }
+            let hz = clock(spec)
+            if let minimum = part.minimumI2CClockHz(sampleRateHz: a.sampleRateHz), hz < minimum {
+                throw NodeError.profile("sensor \(s.name): the \(part.title) at \(a.sampleRateHz) Hz needs an I2C clock of \(minimum / 1000) kHz or more, but adapter \(a.bus) runs at \(hz / 1000) kHz")
+            }
+        }
     }
 
     /// The debounce of a digital input towards each level (active, inactive), ns: a level some rule

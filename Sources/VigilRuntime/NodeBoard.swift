@@ -26,6 +26,9 @@ public protocol NodeBoard: AnyObject {
     func modbusClient(port name: String) throws(NodeError) -> Modbus
     /// The serial line of a serial uplink.
     func serialPort(device: String, baud: Int) throws(HALError) -> Serial
+    /// The clock `[i2c.NAME]`'s adapter really runs at, where the system says (a device-tree
+    /// property); nil where it does not, and the profile's `clock_hz` stands.
+    func i2cClockHz(_ name: String) -> Int?
     /// The chips opened so far, by profile name (for the control socket's `gpio` commands).
     var openChips: [(name: String, chip: Chip)] { get }
     /// The monotonic clock the loop and the node's samples run on.

@@ -3,18 +3,23 @@ import VigilParts
 import VigilBoard
 
 /// A register-level model of the Analog Devices ADXL345 3-axis accelerometer (datasheet rev. G),
-/// as far as vigil uses it: device ID, data rate, power control, data format (range, full
-/// resolution), the six data registers and the 32-entry FIFO in bypass, FIFO and stream modes.
+/// as far as vigil uses it, written from the datasheet, not from the driver: device ID, data rate,
+/// power control, data format (range, full resolution, self-test), the six data registers and the
+/// FIFO in bypass, FIFO and stream modes.
 ///
 /// Samples are produced at the programmed output data rate from a `MachineScenario`, as the real
-/// part's FIFO fills whether or not anyone reads it; in stream mode the oldest entry is overwritten
-/// and the overrun flag set when the FIFO is full.
+/// part's FIFO fills whether or not anyone reads it. "FIFO" section: the FIFO holds 32 samples and
+/// one more waits at the output filter, so FIFO_STATUS reports up to 33 entries; in stream mode the
+/// oldest is discarded when a 34th arrives; INT_SOURCE's Overrun bit is set when the FIFO is filled
+/// (in bypass: when new data replaces unread data) and cleared when its contents are read; only
+/// bypass mode empties the FIFO.
 public final class ADXL345Model: I2CDeviceModel {
     typealias Register = ADXL345.Register
-    static let fifoDepth = ADXL345.fifoDepth
+    /// Samples available at once: the FIFO plus the output filter's (FIFO_STATUS description).
+    static let capacity = ADXL345.maximumWaitingSamples
 
     private var registers = [UInt8](repeating: 0, count: 64)
-    private var fifo = SampleFIFO(depth: ADXL345.fifoDepth)
+    private var fifo = SampleFIFO(depth: ADXL345.maximumWaitingSamples)
     private var overrun = false
     private var measuring = false
     /// Index of the next sample the part will produce, counted from when measurement started.
@@ -23,6 +28,12 @@ public final class ADXL345Model: I2CDeviceModel {
     private let scenario: MachineScenario
     private let scenarioOrigin: MonotonicInstant
     private var noise: NoiseSource
+    /// The self-test force's output change at 3.3 V, g per axis: mid-range of the datasheet's
+    /// limits ("Self-Test"). Tests scale it (0: a part whose proof mass no longer moves).
+    public static let typicalSelfTestG = (x: 1.2, y: -1.2, z: 1.8)
+    public var selfTestResponseFactor = 1.0
+    /// Samples lost from a full FIFO (stream mode), since power-on.
+    public private(set) var lostSamples: Int64 = 0
     /// Multiplies the scenario's vibration (tests and the proof test push the machine past limits).
     public var vibrationFactor = 1.0
     /// Samples produced since power-on, including those lost to overrun.
@@ -66,11 +77,12 @@ public final class ADXL345Model: I2CDeviceModel {
             buffer[i] = r < 64 ? value(of: UInt8(r)) : 0
             if r >= Int(Register.dataX0) && r <= Int(Register.dataZ1) { popsData = true }
         }
-        // Reading the data registers moves the next FIFO entry into them (datasheet: FIFO, "the
-        // entry is popped when the data registers are read") and clears the overrun flag.
+        // "Retrieving Data from FIFO": reading the data registers pops the entry they hold; the
+        // Overrun bit clears when the FIFO's contents are read.
         if popsData && !fifo.isEmpty {
             if fifoMode != 0 || fifo.count > 1 { fifo.removeFirst() }
-            overrun = false
+            if fifoMode != 0 && fifo.count < Self.capacity { overrun = false }
+            if fifoMode == 0 { overrun = false }
         }
     }
 
@@ -93,9 +105,12 @@ public final class ADXL345Model: I2CDeviceModel {
             }
             measuring = measure
         case Register.fifoControl:
-            // Changing mode clears the FIFO.
-            fifo.removeAll()
-            overrun = false
+            // "Bypass mode: FIFO is not operational and, therefore, remains empty". Other mode
+            // changes keep what the FIFO holds.
+            if value >> 6 == 0 {
+                fifo.removeAll()
+                overrun = false
+            }
         case Register.bandwidthRate:
             // A new rate restarts the sample clock.
             measureStart = now
@@ -118,7 +133,7 @@ public final class ADXL345Model: I2CDeviceModel {
             let bits = UInt16(bitPattern: word)
             return (register - Register.dataX0) % 2 == 0 ? UInt8(bits & 0xFF) : UInt8(bits >> 8)
         case Register.fifoStatus:
-            // Entries in the FIFO (the data registers hold the oldest).
+            // Entries available, the one at the output included: up to 33.
             return UInt8(fifo.count)
         case Register.interruptSource:
             var bits: UInt8 = 0
@@ -139,8 +154,9 @@ public final class ADXL345Model: I2CDeviceModel {
         let due = Int64((elapsed * rate).rounded(.down)) + 1 - nextSampleIndex
         guard due > 0 else { return }
         // Only the newest FIFO-full of them can survive; skip computing the rest.
-        let keep = fifoMode == 0 ? Int64(1) : Int64(Self.fifoDepth)
+        let keep = fifoMode == 0 ? Int64(1) : Int64(Self.capacity)
         if due > keep {
+            if fifoMode == 2 { lostSamples += due - keep }
             overrun = true
             producedSamples += due - keep
             nextSampleIndex += due - keep
@@ -150,20 +166,28 @@ public final class ADXL345Model: I2CDeviceModel {
         for index in first..<last {
             let t = Double(measureStart.nanoseconds(since: scenarioOrigin)) / 1e9 + Double(index) / rate
             let g = scenario.acceleration(atSeconds: t, extraFactor: vibrationFactor)
-            let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
+            var st = (x: 0.0, y: 0.0, z: 0.0)
+            if registers[Int(Register.dataFormat)] & ADXL345.selfTestBit != 0 {
+                let f = selfTestResponseFactor
+                st = (Self.typicalSelfTestG.x * f, Self.typicalSelfTestG.y * f, Self.typicalSelfTestG.z * f)
+            }
+            let sample = (counts(g.x + st.x + noise.next()), counts(g.y + st.y + noise.next()), counts(g.z + st.z + noise.next()))
             switch fifoMode {
-            case 0: // bypass: only the newest sample is kept
+            case 0: // bypass: only the newest sample is kept; unread data replaced is an overrun
+                if !fifo.isEmpty { overrun = true }
                 fifo.removeAll()
                 fifo.append(sample)
             case 1: // FIFO: stops collecting when full
-                if fifo.count < Self.fifoDepth { fifo.append(sample) } else { overrun = true }
-            default: // stream (and trigger): the oldest entry is overwritten
+                if fifo.count < Self.capacity { fifo.append(sample) }
+            default: // stream (and trigger): the oldest entry is discarded
                 if fifo.isFull {
                     fifo.removeFirst()
-                    overrun = true
+                    lostSamples += 1
                 }
                 fifo.append(sample)
             }
+            // "In all other modes, overrun is set when FIFO is filled."
+            if fifoMode != 0 && fifo.count >= Self.capacity { overrun = true }
             producedSamples += 1
         }
         nextSampleIndex = last
@@ -179,6 +203,11 @@ public final class ADXL345Model: I2CDeviceModel {
         let lsbPerG = fullResolution ? 256.0 : 256.0 * 2 / rangeG
         let limit = fullResolution ? 256 * rangeG : 512
         let raw = min(max((g * lsbPerG).rounded(), -limit), limit - 1)
+        // "Data Formatting of Upper Data Rates": at 1600 Hz and 3200 Hz, in full resolution (and
+        // ±2 g 10-bit), the LSB of the output word is always 0.
+        if outputDataRateHz >= ADXL345.lsbAlwaysZeroFromHz && (fullResolution || rangeG == 2) {
+            return Int16(raw) & ~1
+        }
         return Int16(raw)
     }
 }

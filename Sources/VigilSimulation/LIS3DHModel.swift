@@ -3,10 +3,13 @@ import VigilParts
 import VigilBoard
 
 /// A register-level model of the ST LIS3DH 3-axis accelerometer (datasheet DocID17530), as far as
-/// vigil uses it: WHO_AM_I, CTRL_REG1 (data rate, axes, low-power), CTRL_REG4 (full scale, high
-/// resolution, block data update), CTRL_REG5 (FIFO enable), the 32-level FIFO in bypass and
-/// stream modes, FIFO_SRC_REG, and the left-justified output registers. A multi-byte read
-/// auto-increments only when the sub-address's MSB is set, as on the real part.
+/// vigil uses it, written from the datasheet, not from the driver: WHO_AM_I, CTRL_REG1 (data rate,
+/// axes, low-power), CTRL_REG4 (full scale, high resolution, block data update, self-test),
+/// CTRL_REG5 (FIFO enable), the 32-level FIFO in bypass and stream modes, FIFO_SRC_REG, and the
+/// left-justified output registers. A multi-byte read auto-increments only when the sub-address's
+/// MSB is set (section 6.1.1). Section 3.3: the FIFO stores the 10 most significant bits of each
+/// sample; bypass mode resets it (3.3.1); in stream mode a new sample replaces the oldest once the
+/// FIFO is full, and OVRN_FIFO says that happened.
 public final class LIS3DHModel: I2CDeviceModel {
     typealias Register = LIS3DH.Register
     static let fifoDepth = LIS3DH.fifoDepth
@@ -70,7 +73,7 @@ public final class LIS3DHModel: I2CDeviceModel {
             buffer[i] = r < 64 ? value(of: r) : 0
             if r == Int(Register.outZHigh) { readHigh = true }
         }
-        // Reading through OUT_Z_H completes a sample: the FIFO advances.
+        // Reading through OUT_Z_H completes a sample: the FIFO advances, and a slot is free again.
         if readHigh && !fifo.isEmpty && (fifoEnabled && fifoMode != 0 || fifo.count > 1) {
             fifo.removeFirst()
             overrun = false
@@ -94,7 +97,8 @@ public final class LIS3DHModel: I2CDeviceModel {
             rateStart = now
             nextSampleIndex = 0
         }
-        if r == Register.fifoControl || r == Register.control5 {
+        // Bypass mode (or the FIFO disabled) resets the FIFO; other mode writes keep its contents.
+        if (r == Register.fifoControl && value >> 6 == 0) || (r == Register.control5 && value & 0x40 == 0) {
             fifo.removeAll()
             overrun = false
         }
@@ -112,7 +116,7 @@ public final class LIS3DHModel: I2CDeviceModel {
             let count = fifo.count
             var bits = UInt8(min(count, 31))
             if count == 0 { bits |= 0x20 }
-            if overrun || count == Self.fifoDepth { bits |= 0x40 }
+            if overrun { bits |= 0x40 } // a sample was overwritten
             if count > Int(registers[Int(Register.fifoControl)] & 0x1F) { bits |= 0x80 }
             return bits
         default:
@@ -135,8 +139,15 @@ public final class LIS3DHModel: I2CDeviceModel {
         for index in nextSampleIndex..<(nextSampleIndex + due) {
             let t = Double(rateStart.nanoseconds(since: scenarioOrigin)) / 1e9 + Double(index) / rate
             let g = scenario.acceleration(atSeconds: t, extraFactor: vibrationFactor)
-            let sample = (counts(g.x + noise.next()), counts(g.y + noise.next()), counts(g.z + noise.next()))
-            if keep == 1 { fifo.removeAll() }
+            // Self-test 0 (CTRL_REG4 ST = 01): an electrostatic force shifts every axis.
+            let st = (registers[Int(Register.control4)] >> 1) & 0x3 == LIS3DH.selfTest0 ? Self.typicalSelfTestG * selfTestResponseFactor : 0
+            var sample = (word(g.x + st + noise.next()), word(g.y + st + noise.next()), word(g.z + st + noise.next()))
+            if keep == 1 {
+                fifo.removeAll()
+            } else {
+                // Section 3.3: the FIFO keeps the 10 most significant bits.
+                sample = (sample.0 & ~0x3F, sample.1 & ~0x3F, sample.2 & ~0x3F)
+            }
             if fifo.isFull {
                 fifo.removeFirst()
                 overrun = true
@@ -146,14 +157,22 @@ public final class LIS3DHModel: I2CDeviceModel {
         nextSampleIndex += due
     }
 
-    /// High-resolution (12-bit) output, left-justified in 16 bits: sensitivity 1, 2, 4, 12 mg/digit
-    /// at ±2, 4, 8, 16 g (datasheet table 4).
-    private func counts(_ g: Double) -> Int16 {
-        let fs = (registers[Int(Register.control4)] >> 4) & 0x3
+    /// The output word, left-justified in 16 bits (section 3.2.1 and Table 4): 12 significant bits
+    /// with CTRL_REG4 HR set (1, 2, 4, 12 mg/digit at ±2, 4, 8, 16 g), 10 in normal mode (4, 8,
+    /// 16, 48 mg/digit).
+    private func word(_ g: Double) -> Int16 {
+        let control4 = registers[Int(Register.control4)]
+        let fs = (control4 >> 4) & 0x3
         let mgPerDigit: Double = fs == 0 ? 1 : fs == 1 ? 2 : fs == 2 ? 4 : 12
         let digits = min(max((g * 1000 / mgPerDigit).rounded(), -2048), 2047)
-        return Int16(digits) << 4
+        let word = Int16(digits) << 4
+        return control4 & LIS3DH.highResolutionBit != 0 ? word : word & ~0x3F
     }
+
+    /// The self-test's output change, g on every axis: inside Table 4's 17…360 LSb at ±2 g.
+    public static let typicalSelfTestG = 0.5
+    /// Tests scale the self-test response (0: a part whose proof mass no longer moves).
+    public var selfTestResponseFactor = 1.0
 }
 
 extension LIS3DH: SimulatedI2CPart {

@@ -1,8 +1,10 @@
 import VigilBase
 import VigilHAL
+import VigilParts
 
 /// An I2C bus hosting register-file models of devices, with per-address fault injection and the
-/// bus's transfer time (9 clocks per byte) taken from the simulation clock.
+/// bus's transfer time taken from the simulation clock: what ``I2CBusTime`` says each transfer
+/// holds the bus, the same figures the profile's bus-time budget is checked with.
 public final class SimulatedI2CBus: I2CBus {
     public let name: String
     public let clock: SimulationClock
@@ -12,8 +14,9 @@ public final class SimulatedI2CBus: I2CBus {
     /// Replies captured when a `.stuck` fault began, keyed by register and length.
     private var stuckReplies: [UInt8: [UInt8]] = [:]
     private var random: SplitMix64
-    /// Transfers attempted so far, for tests and statistics.
+    /// Transfers attempted so far, and the bit times they held the bus, for tests and statistics.
     public private(set) var transferCount = 0
+    public private(set) var busBits = 0
 
     public init(name: String, clock: SimulationClock, clockHz: Int = 400_000, seed: UInt64 = 1) {
         self.name = name
@@ -65,7 +68,7 @@ public final class SimulatedI2CBus: I2CBus {
     }
 
     private func write(address: UInt8, register: UInt8, bytes: UnsafeRawBufferPointer, operation: StaticString) throws(HALError) {
-        let device = try begin(address: address, bytes: 2 + bytes.count, operation: operation)
+        let device = try begin(address: address, bits: I2CBusTime.registerWriteBits(count: bytes.count), operation: operation)
         if case .garbage? = faults[Int(address)] { return } // the write lands nowhere useful
         device.write(register: register, bytes: bytes, at: clock.now)
     }
@@ -80,7 +83,7 @@ public final class SimulatedI2CBus: I2CBus {
     public func probe(address: UInt8) throws(HALError) -> Bool {
         guard address < 128 else { throw HALError(.invalidArgument, code: 22, operation: "i2c probe") }
         do throws(HALError) {
-            _ = try begin(address: address, bytes: 1, operation: "i2c probe")
+            _ = try begin(address: address, bits: I2CBusTime.probeBits, operation: "i2c probe")
             return true
         } catch {
             if error.kind == .nack || error.kind == .noDevice { return false }
@@ -92,7 +95,7 @@ public final class SimulatedI2CBus: I2CBus {
 
     private func transfer(address: UInt8, register: UInt8, read buffer: UnsafeMutableRawBufferPointer,
                           operation: StaticString) throws(HALError) {
-        let device = try begin(address: address, bytes: 2 + buffer.count, operation: operation)
+        let device = try begin(address: address, bits: I2CBusTime.registerReadBits(count: buffer.count), operation: operation)
         switch faults[Int(address)] {
         case .garbage?:
             for i in 0..<buffer.count { buffer[i] = UInt8(truncatingIfNeeded: random.next()) }
@@ -110,11 +113,11 @@ public final class SimulatedI2CBus: I2CBus {
     }
 
     /// Checks the address phase and faults, and lets the transfer time pass.
-    private func begin(address: UInt8, bytes: Int, operation: StaticString) throws(HALError) -> any I2CDeviceModel {
+    private func begin(address: UInt8, bits: Int, operation: StaticString) throws(HALError) -> any I2CDeviceModel {
         guard address < 128 else { throw HALError(.invalidArgument, code: 22, operation: operation) }
         transferCount += 1
-        // 9 bit times per byte (8 data + ACK) plus start/stop.
-        clock.elapse(nanoseconds: Int64(bytes * 9 + 2) * 1_000_000_000 / Int64(clockHz))
+        busBits += bits
+        clock.elapse(nanoseconds: I2CBusTime.nanoseconds(bits: bits, clockHz: clockHz))
         switch faults[Int(address)] {
         case .unplugged?:
             throw HALError(.nack, code: 6, operation: operation)

@@ -63,7 +63,8 @@ import VigilParts
         #expect(p.simulation?.seed == 7)
         guard case .accelerometer(let a)? = p.sensors.first?.kind else { Issue.record("first sensor should be the accelerometer"); return }
         #expect(a.axes == [.x, .y, .z])
-        #expect(a.analysis.blockLength == 4096)
+        #expect(a.analysis.blockLength == 1024)
+        #expect(a.sampleRateHz == 800, "the fastest rate the ADXL345 datasheet allows on I2C")
         // Channel ids are dense and 1-based, in sensor order.
         #expect(loaded.channels.channels.map(\.id) == Array(1...loaded.channels.channels.count))
         #expect(loaded.channels["bearing.x.velocity_rms"]?.unit == .millimetersPerSecond)

@@ -27,7 +27,7 @@ import VigilBase
     @Test func validateReportsFileLineKeyAndExitsWithTwo() throws {
         let r = try vigil(["board", "validate", "Tests/VigilBoardTests/Corpus/13-adxl345-rate.toml"])
         #expect(r.status == ExitStatus.badInput.rawValue)
-        #expect(r.stderr.contains("Tests/VigilBoardTests/Corpus/13-adxl345-rate.toml:24: sensors[0].sample_rate_hz: is 3000"), "\(r.stderr)")
+        #expect(r.stderr.contains("Tests/VigilBoardTests/Corpus/13-adxl345-rate.toml:25: sensors[0].sample_rate_hz: is 3000"), "\(r.stderr)")
         #expect(!r.stderr.contains("Fatal error"))
     }
 
@@ -36,7 +36,7 @@ import VigilBase
         #expect(r.status == 2)
         let report = try JSONDecoder().decode(ValidationReport.self, from: Data(r.stdout.utf8))
         #expect(report.valid == false)
-        #expect(report.errors.first?.line == 54)
+        #expect(report.errors.first?.line == 55)
         #expect(report.errors.first?.key == "sensors[2].registers[1].address")
     }
 

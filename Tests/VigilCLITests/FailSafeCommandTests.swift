@@ -29,7 +29,7 @@ import VigilLoop
         let file = "Tests/VigilBoardTests/Corpus/warn-protections-off.toml"
         let plain = try vigil(["board", "validate", file])
         #expect(plain.status == 0, "\(plain.output)")
-        #expect(plain.stderr.contains("\(file):42: warning: rules[0].latch: is false"), "\(plain.stderr)")
+        #expect(plain.stderr.contains("\(file):43: warning: rules[0].latch: is false"), "\(plain.stderr)")
         #expect(plain.stdout.contains("5 warnings"))
         let strict = try vigil(["board", "validate", "--strict", file])
         #expect(strict.status == 2, "\(strict.output)")

@@ -22,7 +22,7 @@ import VigilAgent
         let h = AgentHarness(name: "watch", rampStartSeconds: 1000)
         let broker = try Mosquitto(directory: h.directory)
         try h.start(broker: broker.uri)
-        // The first analysis blocks take 1.3 s at 3200 Hz.
+        // The first analysis blocks take 1.3 s (1024 samples at 800 Hz).
         #expect(try h.waitFor(seconds: 10) { $0.channels.filter { $0.name.hasPrefix("bearing.") }.allSatisfy { $0.quality == "good" } })
         let watch = try h.vigil(["watch", "--count", "3", "--interval", "0.2", "--json"])
         #expect(watch.status == 0, "\(watch.output)")
@@ -51,6 +51,10 @@ import VigilAgent
         let checks = try decode([SelftestRow].self, r.stdout)
         #expect(checks.first { $0.check == "sensor bearing" }?.detail.contains("part ID 0xe5") == true, "\(checks)")
         #expect(checks.first { $0.check == "sensor motor" }?.pass == true)
+        // The accelerometer's own self-test ran (the model deflects as the datasheet says).
+        let selfTest = try #require(checks.first { $0.check == "self-test bearing" }, "\(checks)")
+        #expect(selfTest.pass && selfTest.detail.contains("x ") && selfTest.detail.contains("z "), "\(selfTest)")
+        #expect(checks.first { $0.check == "i2c sensors clock" }?.detail.contains("at 400 kHz") == true, "\(checks)")
         // No broker on the profile's port: the uplink check fails and says where.
         #expect(checks.first { $0.check == "uplink" }?.pass == false)
         #expect(r.status == 1)

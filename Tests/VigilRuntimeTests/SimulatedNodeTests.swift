@@ -193,7 +193,7 @@ final class SimulatedNode {
     @Test func orderBandsFollowTheProfilesRPMChannel() throws {
         let node = try SimulatedNode { text in
             text = text.replacing("\"TACHO\", \"RS485_DE\"]", with: "\"TACHO\", \"RS485_DE\", \"AUX_TACHO\"]")
-            text = text.replacing("bands = { mode = \"fixed\", count = 32, from_hz = 0, to_hz = 1250 }",
+            text = text.replacing("bands = { mode = \"fixed\", count = 32, from_hz = 0, to_hz = 312 }",
                                   with: "bands = { mode = \"orders\", count = 4, rpm_channel = \"aux.rpm\" }")
             text = text.replacing("[[outputs]]\nname = \"run-permit\"", with: """
                 [[sensors]]
