@@ -64,13 +64,36 @@ public final class ModbusDevice {
         return result
     }
 
+    /// Exceptions that mean "not now" rather than "no", so asking again may succeed: 05
+    /// ACKNOWLEDGE (a long command is still running), 06 SERVER DEVICE BUSY and 0B GATEWAY TARGET
+    /// DEVICE FAILED TO RESPOND (the gateway's own downstream timeout). Modbus Application Protocol
+    /// Specification V1.1b3, section 7 "MODBUS Exception Responses".
+    public static let transientExceptionCodes: Set<Int32> = [0x05, 0x06, 0x0B]
+
+    /// Whether a failed request is worth asking again in the same poll.
+    static func isWorthRetrying(_ error: HALError) -> Bool {
+        error.kind != .modbusException || transientExceptionCodes.contains(error.code)
+    }
+
+    /// Requests sent in the last poll (retries included): what a dead slave costs the port.
+    public private(set) var requestsInLastPoll = 0
+
     /// Reads every point through `client`. A failed request marks its points `.commFault` with the
-    /// error; the other requests go on. Returns the first error, if any.
+    /// error; the other requests go on, unless the slave did not answer at all: after a timeout
+    /// its remaining requests are skipped for this poll (marked with the same error), so a dead
+    /// slave costs one request's retries, not every request's, and cannot starve the port's
+    /// other devices. Returns the first error, if any.
     @discardableResult
     public func poll<Client: ModbusClient>(_ client: Client, now: () -> Timestamp) -> HALError? {
         var firstError: HALError?
+        requestsInLastPoll = 0
         client.responseTimeoutNanoseconds = timeoutNanoseconds
         for request in requests {
+            if let silent = firstError, silent.kind == .timeout {
+                let time = now()
+                for i in request.points { readings[i] = .failed(silent, at: time) }
+                continue
+            }
             var lastError: HALError?
             // A reading is dated when its request went out: the slave measured it between then and
             // its answer, and the loop may read the mailbox before the answer's own time (a value
@@ -78,14 +101,16 @@ public final class ModbusDevice {
             var time = now()
             for attempt in 0...retries {
                 if attempt > 0 { time = now() }
+                requestsInLastPoll += 1
                 do {
                     try read(request, client)
                     lastError = nil
                     break
                 } catch {
                     lastError = error
-                    // An exception is the slave's considered answer: asking again will not help.
-                    if error.kind == .modbusException { break }
+                    // An exception is the slave's considered answer: asking again will not help,
+                    // unless it said it is busy.
+                    if !Self.isWorthRetrying(error) { break }
                 }
             }
             if let error = lastError {

@@ -21,6 +21,8 @@ public final class LinuxModbusClient: ModbusClient {
     public let name: String
     private let isRTU: Bool
     private let interFrameNanoseconds: Int64
+    /// The longest silence allowed inside one reply (0 on TCP: libmodbus then uses the response timeout).
+    private let byteGapNanoseconds: Int64
     private var lastFrameEnd: Int64 = 0
     private var driverEnable: DriverEnableBox?
     public var responseTimeoutNanoseconds: Int64 = 500_000_000 {
@@ -38,8 +40,14 @@ public final class LinuxModbusClient: ModbusClient {
         isRTU = true
         // t3.5: 3.5 character times (11 bits each); the specification fixes 1.75 ms above 19 200 baud.
         interFrameNanoseconds = baud > 19200 ? 1_750_000 : Int64(3.5 * 11 * 1e9 / Double(baud))
+        byteGapNanoseconds = Self.byteTimeoutNanoseconds(baud: baud)
         // From here on `deinit` closes and frees the context, also when this initializer throws.
+        // libmodbus opens the port raw (no echo, no canonical mode, no flow control: CRTSCTS and
+        // IXON off) and sets INPCK when a parity is given; `serialSettings` reads that back.
         if modbus_connect(ctx) < 0 { throw HALError(errno: errno, operation: "modbus rtu connect") }
+        // Whatever the line held before we opened it (a half frame, noise at power-up) must not
+        // be read as the first reply.
+        _ = modbus_flush(ctx)
         switch direction {
         case .kernel:
             if modbus_rtu_set_serial_mode(ctx, Int32(MODBUS_RTU_RS485)) < 0 {
@@ -68,6 +76,7 @@ public final class LinuxModbusClient: ModbusClient {
         name = "\(host):\(port)"
         isRTU = false
         interFrameNanoseconds = 0
+        byteGapNanoseconds = 0
         if modbus_connect(ctx) < 0 { throw HALError(errno: errno, operation: "modbus tcp connect") }
         applyTimeout()
     }
@@ -86,6 +95,34 @@ public final class LinuxModbusClient: ModbusClient {
     private func applyTimeout() {
         let ns = max(responseTimeoutNanoseconds, 1_000_000)
         modbus_set_response_timeout(context, UInt32(ns / 1_000_000_000), UInt32(ns % 1_000_000_000 / 1000))
+        if byteGapNanoseconds > 0 {
+            modbus_set_byte_timeout(context, UInt32(byteGapNanoseconds / 1_000_000_000), UInt32(byteGapNanoseconds % 1_000_000_000 / 1000))
+        }
+    }
+
+    /// The byte timeout for `baud`: how long a reply may pause between two bytes before it counts
+    /// as broken off. The specification's t1.5 (1.5 character times) is shorter than Linux can
+    /// promise: USB serial bridges hand received bytes over in bursts up to their latency timer
+    /// apart (16 ms by default on FTDI parts), so 16 ms plus t3.5 at the port's rate. libmodbus's
+    /// own default is 500 ms, so a reply cut short cost half a second of the port's time.
+    public static func byteTimeoutNanoseconds(baud: Int) -> Int64 {
+        16_000_000 + Int64(3.5 * 11 * 1e9 / Double(max(1, baud)))
+    }
+
+    /// The timeouts libmodbus holds now (read back from the context), ns.
+    public var timeoutsInEffect: (response: Int64, byte: Int64) {
+        var sec: UInt32 = 0, usec: UInt32 = 0
+        modbus_get_response_timeout(context, &sec, &usec)
+        let response = Int64(sec) * 1_000_000_000 + Int64(usec) * 1000
+        modbus_get_byte_timeout(context, &sec, &usec)
+        return (response, Int64(sec) * 1_000_000_000 + Int64(usec) * 1000)
+    }
+
+    /// The port's terminal settings as libmodbus left them (RTU only).
+    public func serialSettings() throws(HALError) -> termios {
+        var t = termios()
+        guard isRTU, tcgetattr(modbus_get_socket(context), &t) == 0 else { throw HALError(errno: errno, operation: "tcgetattr") }
+        return t
     }
 
     /// Waits out the bus's silent interval, selects the slave, and classifies failures.

@@ -15,6 +15,8 @@ public enum ModbusFault: Sendable, Equatable {
     case exception(code: UInt8)
     /// The slave answers a different unit id (miswired address switch).
     case wrongUnit
+    /// The next `count` replies are this exception (a busy slave: 06), then the slave answers.
+    case transientException(code: UInt8, count: Int)
 }
 
 /// A Modbus RTU client on a simulated RS-485 line: requests and replies are real RTU frames
@@ -111,6 +113,10 @@ public final class SimulatedModbusClient: ModbusClient {
         clock.elapse(nanoseconds: delay)
         slave.respond(to: request[1..<(request.count - 2)], into: &replyPDU, at: clock.now)
         if case .exception(let code)? = fault { replyPDU = [pdu[0] | 0x80, code] }
+        if case .transientException(let code, let count)? = fault {
+            replyPDU = [pdu[0] | 0x80, code]
+            faults[unit] = count > 1 ? .transientException(code: code, count: count - 1) : nil
+        }
 
         replyFrame.removeAll(keepingCapacity: true)
         replyFrame.append(fault == .wrongUnit ? unit &+ 1 : unit)

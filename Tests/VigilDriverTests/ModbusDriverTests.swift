@@ -146,4 +146,47 @@ import VigilSimulation
         for _ in 0..<100 { poller.pollDue(now: { stamp(clock) }); clock.advance(byNanoseconds: 50_000_000) }
         #expect(poller.consecutiveFailures(of: dead) == 0)
     }
+
+    /// Issue 22 (9): a dead slave with three requests and two retries cost 3 × 3 timeouts per poll
+    /// (1.8 s of a port polled every 500 ms). After its first timeout its other requests are skipped.
+    @Test func aDeadSlaveCostsOneRequestsRetriesPerPoll() {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        let points = qm30Points() + [ModbusPoint(table: .inputRegisters, address: 0, type: .uint16),
+                                     ModbusPoint(table: .coils, address: 0, type: .bool)]
+        let device = ModbusDevice(unit: 1, points: points, timeoutNanoseconds: 200_000_000, retries: 2, maximumGap: 1)
+        #expect(device.requests.count == 3)
+        line.inject(.silent, unit: 1)
+        let before = clock.now, sent = line.requestCount
+        let error = device.poll(line, now: { stamp(clock) })
+        #expect(error?.kind == .timeout)
+        #expect(line.requestCount - sent == 3, "\(line.requestCount - sent) requests to a dead slave")
+        #expect(device.requestsInLastPoll == 3)
+        #expect(clock.now.nanoseconds(since: before) < 700_000_000)
+        // Every point says why it has no value.
+        #expect(device.readings.allSatisfy { $0.quality == .commFault && $0.error?.kind == .timeout })
+        // An exception is an answer: the slave is alive and its other requests are still made.
+        line.inject(.exception(code: 4), unit: 1)
+        let before4 = line.requestCount
+        _ = device.poll(line, now: { stamp(clock) })
+        #expect(line.requestCount - before4 == 3, "exception 4 is not retried, and does not skip the rest")
+    }
+
+    /// Issue 22 (9): exceptions 5 (acknowledge), 6 (busy) and 0x0B (gateway target did not respond)
+    /// mean "ask again"; they were treated as final and the point faulted.
+    @Test(arguments: [UInt8(0x05), 0x06, 0x0B])
+    func aBusySlaveIsAskedAgain(code: UInt8) {
+        let clock = SimulationClock.manual()
+        let (line, _) = qm30Line(clock: clock)
+        let device = ModbusDevice(unit: 1, points: qm30Points(), timeoutNanoseconds: 200_000_000, retries: 2, maximumGap: 1)
+        line.inject(.transientException(code: code, count: 2), unit: 1)
+        #expect(device.poll(line, now: { stamp(clock) }) == nil)
+        #expect(device.readings.map(\.value) == [1.234, 42.1, 0.987])
+        #expect(device.requestsInLastPoll == 3)
+        // Exception 2 (illegal address) is final: one request, no retry.
+        line.inject(.transientException(code: 2, count: 1), unit: 1)
+        let error = device.poll(line, now: { stamp(clock) })
+        #expect(error?.kind == .modbusException && error?.code == 2)
+        #expect(device.requestsInLastPoll == 1)
+    }
 }

@@ -137,6 +137,26 @@ import VigilSimulation
         #expect(monotonicSeconds() - start < 1.5)
     }
 
+    /// Issue 22 (9): libmodbus's byte timeout (500 ms by default) is set from the baud rate, and
+    /// the port is raw, without hardware flow control, with parity checking when a parity is set.
+    @Test func theRTUPortIsRawWithTimeoutsFromItsBaudRate() throws {
+        let peer = try SerialPeer(mode: "rtu")
+        for (baud, parity) in [(9600, SerialParity.even), (19200, .none)] {
+            let client = try LinuxModbusClient(rtuDevice: peer.near, baud: baud, parity: parity, dataBits: 8, stopBits: 1, direction: .auto)
+            client.responseTimeoutNanoseconds = 300_000_000
+            let (response, byte) = client.timeoutsInEffect
+            #expect(response == 300_000_000)
+            #expect(byte == LinuxModbusClient.byteTimeoutNanoseconds(baud: baud) / 1000 * 1000, "byte timeout \(byte) ns at \(baud)")
+            #expect(byte < 25_000_000 && byte > 16_000_000)
+            let t = try client.serialSettings()
+            #expect(t.c_cflag & tcflag_t(CRTSCTS) == 0, "hardware flow control left on")
+            #expect(t.c_lflag & tcflag_t(ICANON | ECHO) == 0, "not raw")
+            #expect(t.c_iflag & tcflag_t(IXON | IXOFF) == 0, "software flow control left on")
+            #expect((t.c_iflag & tcflag_t(INPCK) != 0) == (parity != .none), "parity checking at \(parity)")
+            // (PARENB itself cannot be read back here: the kernel's pty driver clears it.)
+        }
+    }
+
     @Test func kernelDirectionOnAPtyIsRefusedClearly() throws {
         let peer = try SerialPeer(mode: "rtu")
         // A pty has no RS-485 mode: the profile demanded it, so opening must fail and say why.
