@@ -71,3 +71,78 @@ import VigilParts
         #expect(loaded.channels["interlock.state"] != nil)
     }
 }
+
+/// Issue 22 (12): the shipped profiles' pins and the comments beside them, against the boards' own
+/// documentation (facts copied here as data, with their source).
+@Suite struct BoardPinFactsTests {
+    static func text(_ name: String) -> String { TestPaths.readText(ShippedProfilesTests.boards + "/" + name) ?? "" }
+
+    /// k3-am625-beagleplay.dts (Linux, arch/arm64/boot/dts/ti), `&main_gpio1` gpio-line-names 7…14.
+    static let beaglePlayMainGPIO1Names: [Int: String] = [
+        7: "MIKROBUS_GPIO1_7", 8: "MIKROBUS_GPIO1_8", 9: "MIKROBUS_GPIO1_9", 10: "MIKROBUS_GPIO1_10",
+        11: "MIKROBUS_GPIO1_11", 12: "MIKROBUS_GPIO1_12", 13: "MIKROBUS_W1_GPIO0", 14: "MIKROBUS_GPIO1_14",
+    ]
+    /// BeagleBoard.org's BeaglePlay documentation, mikroBUS pins (GPIO1 line → mikroBUS pin).
+    static let beaglePlayMikroBUSPins: [Int: String] = [11: "PWM", 9: "INT", 13: "CS", 12: "RST", 10: "AN"]
+    /// The same dts: the mikroBUS pins its default pinmux puts in GPIO mode.
+    static let beaglePlayMuxedAsGPIO: Set<Int> = [9, 10, 12]
+
+    @Test func everyBeaglePlayLineIsNamedByItsDeviceTreeAndLabelledWithItsMikroBUSPin() throws {
+        let lines = Self.text("beagleplay.toml").split(separator: "\n")
+        var used = 0
+        for line in lines {
+            guard let range = line.firstRange(of: "line = \"") else { continue }
+            let name = line[range.upperBound...].prefix { $0 != "\"" }
+            guard name.hasPrefix("MIKROBUS") else { continue }
+            used += 1
+            let offset = try #require(Self.beaglePlayMainGPIO1Names.first { $0.value == name }?.key,
+                                      "\(name) is not a line name in the BeaglePlay device tree's main_gpio1")
+            let pin = try #require(Self.beaglePlayMikroBUSPins[offset], "GPIO1_\(offset) is not a mikroBUS pin")
+            let comment = line.firstRange(of: "#").map { String(line[$0.lowerBound...]) } ?? ""
+            #expect(comment.contains("mikroBUS \(pin)"), "\(name) (GPIO1_\(offset)) is the mikroBUS \(pin) pin; its comment says: \(comment)")
+            for other in Self.beaglePlayMikroBUSPins.values where other != pin {
+                #expect(!comment.contains("mikroBUS \(other) "), "\(name)'s comment names the \(other) pin")
+            }
+            if !Self.beaglePlayMuxedAsGPIO.contains(offset) {
+                #expect(comment.contains("overlay"), "GPIO1_\(offset) is not in GPIO mode in the stock device tree; the comment must say so")
+            }
+        }
+        #expect(used == 5)
+        // The header's pin list agrees with the table.
+        let header = Self.text("beagleplay.toml")
+        for (offset, pin) in Self.beaglePlayMikroBUSPins {
+            #expect(header.contains("\(pin) pin  (GPIO1_\(offset))") || header.contains("\(pin) pin (GPIO1_\(offset))")
+                        || header.contains("DE/RE on the \(pin) pin"), "the header does not place \(pin) at GPIO1_\(offset)")
+        }
+    }
+
+    /// The Raspberry Pi 40-pin header: BCM GPIO → physical pin (Raspberry Pi documentation, "GPIO
+    /// and the 40-pin header").
+    static let piHeader: [Int: Int] = [
+        2: 3, 3: 5, 4: 7, 17: 11, 27: 13, 22: 15, 10: 19, 9: 21, 11: 23, 0: 27, 5: 29, 6: 31, 13: 33, 19: 35, 26: 37,
+        14: 8, 15: 10, 18: 12, 23: 16, 24: 18, 25: 22, 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40,
+    ]
+
+    @Test(arguments: ["raspberry-pi-4.toml", "raspberry-pi-5.toml", "raspberry-pi-zero-2w.toml"])
+    func everyRaspberryPiPinInAProfileIsWhereTheHeaderHasIt(_ file: String) throws {
+        let text = Self.text(file)
+        var checked = 0
+        // "GPIO23 [16]" and "GPIO2/3 [3,5]" in the comments.
+        for match in text.matches(of: /GPIO(\d+)(?:\/(\d+))? +\[(\d+)(?:, *(\d+))?\]/) {
+            let gpios = [match.output.1, match.output.2].compactMap { $0.flatMap { Int($0) } }
+            let pins = [match.output.3, match.output.4].compactMap { $0.flatMap { Int($0) } }
+            #expect(gpios.count == pins.count, "\(file): \(match.output.0)")
+            for (g, p) in zip(gpios, pins) {
+                checked += 1
+                #expect(Self.piHeader[g] == p, "\(file): GPIO\(g) is on pin \(Self.piHeader[g].map(String.init) ?? "none"), not \(p)")
+            }
+        }
+        #expect(checked >= 6, "\(file): no pins found in its comments")
+        // Every line the profile uses is a header GPIO, and its pin is listed in the comments.
+        for match in text.matches(of: /line = "GPIO(\d+)"/) {
+            let g = Int(match.output.1)!
+            let pin = try #require(Self.piHeader[g], "\(file): GPIO\(g) is not on the 40-pin header")
+            #expect(text.contains("GPIO\(g) [\(pin)]") || text.contains("GPIO\(g)  [\(pin)]"), "\(file): GPIO\(g) is used but its pin [\(pin)] is not in the wiring comment")
+        }
+    }
+}

@@ -108,9 +108,42 @@ import VigilBoard
         return name == "watchdog"
     }
 
+    /// Whether `device` is a name `symlink` can produce: each `$env{…}`/`$attr{…}` substitution
+    /// stands for a non-empty run of the characters udev leaves in a name.
+    static func symlink(_ symlink: String, canName device: String) -> Bool {
+        // The link as literals between substitutions.
+        var literals: [[Character]] = [[]]
+        var rest = Substring(symlink)
+        while let dollar = rest.firstIndex(of: "$") {
+            literals[literals.count - 1] += Array(rest[..<dollar])
+            guard let close = rest[dollar...].firstIndex(of: "}") else { return false }
+            rest = rest[rest.index(after: close)...]
+            literals.append([])
+        }
+        literals[literals.count - 1] += Array(rest)
+        let name = Array(device)
+        func isNameCharacter(_ c: Character) -> Bool { c.isLetter || c.isNumber || "-_.:".contains(c) }
+        // Literal k must match at `at`; between literals a substitution takes one or more characters.
+        func matches(_ k: Int, _ at: Int) -> Bool {
+            let literal = literals[k]
+            guard at + literal.count <= name.count, Array(name[at..<(at + literal.count)]) == literal else { return false }
+            let next = at + literal.count
+            if k == literals.count - 1 { return next == name.count }
+            var end = next + 1
+            while end <= name.count, isNameCharacter(name[end - 1]) {
+                if matches(k + 1, end) { return true }
+                end += 1
+            }
+            return false
+        }
+        return matches(0, 0)
+    }
+
     @Test func everyDeviceALinuxProfileNamesIsCreatedByTheRulesOrIsAKernelName() throws {
         let rules = try Self.parse(TestPaths.readText(Self.rulesPath) ?? "")
-        let symlinks = Set(rules.flatMap { $0.filter { $0.key == "SYMLINK" }.flatMap { $0.value.split(separator: " ").map { "/dev/" + $0 } } })
+        let links = rules.flatMap { $0.filter { $0.key == "SYMLINK" }.flatMap { $0.value.split(separator: " ").map { "/dev/" + $0 } } }
+        let symlinks = Set(links.filter { !$0.contains("$") })
+        let patterns = links.filter { $0.contains("$") }
         let boards = TestPaths.repositoryRoot + "/Boards"
         var checked = 0
         for file in TestPaths.list(boards) where file.hasSuffix(".toml") {
@@ -122,10 +155,37 @@ import VigilBoard
             if let serial = profile.uplink.serial { devices.append(serial.device) }
             for device in devices {
                 checked += 1
-                #expect(symlinks.contains(device) || Self.isKernelName(device), "\(file): \(device) is neither created by udev/60-vigil.rules nor a kernel name")
+                let named = symlinks.contains(device) || patterns.contains { Self.symlink($0, canName: device) }
+                #expect(named || Self.isKernelName(device), "\(file): \(device) is neither created by udev/60-vigil.rules nor a kernel name")
             }
         }
         #expect(checked >= 8)
+    }
+
+    /// Issue 22 (14): every USB adapter and the board's UART claimed /dev/vigil-rs485, so a second
+    /// adapter took the first one's name. Now each adapter's names carry its own serial number or
+    /// port, and no USB rule names the board's UART's link.
+    @Test func everyUSBAdapterGetsNamesOfItsOwn() throws {
+        let rules = try Self.parse(TestPaths.readText(Self.rulesPath) ?? "")
+        let usb = rules.filter { r in r.contains { $0.key == "ATTRS" && $0.attribute == "idVendor" } || r.contains { $0.key == "ENV" && $0.attribute == "VIGIL_RS485_USB" && $0.op == "==" } }
+        #expect(usb.count >= 8)
+        let usbLinks = usb.flatMap { $0.filter { $0.key == "SYMLINK" }.map(\.value) }
+        #expect(usbLinks.count >= 2, "no names for USB adapters")
+        for link in usbLinks {
+            #expect(link != "vigil-rs485", "a USB adapter claims the board's UART's name")
+            #expect(link.contains("$env{ID_SERIAL_SHORT}") || link.contains("$env{ID_PATH_TAG}"), "\(link) is the same for every adapter")
+        }
+        // The serial-number name tells a multi-port adapter's ports apart.
+        #expect(usbLinks.contains { $0.contains("$env{ID_SERIAL_SHORT}") && $0.contains("$env{ID_USB_INTERFACE_NUM}") })
+        // The names these rules read are made by udev's builtins, which the rules import themselves.
+        let imports = usb.flatMap { $0.filter { $0.key == "IMPORT" }.map(\.value) }
+        #expect(Set(imports) == ["usb_id", "path_id"])
+        // The board UART rules (by kernel name) are the only ones that name vigil-rs485.
+        let plain = rules.filter { $0.contains { $0.key == "SYMLINK" && $0.value == "vigil-rs485" } }
+        #expect(plain.allSatisfy { r in r.contains { $0.key == "KERNEL" || $0.key == "KERNELS" } })
+        #expect(Self.symlink("/dev/vigil-rs485-usb-$env{ID_SERIAL_SHORT}-if$env{ID_USB_INTERFACE_NUM}", canName: "/dev/vigil-rs485-usb-A10KXYZ1-if00"))
+        #expect(!Self.symlink("/dev/vigil-rs485-usb-$env{ID_SERIAL_SHORT}-if$env{ID_USB_INTERFACE_NUM}", canName: "/dev/vigil-rs485-usb--if00"))
+        #expect(!Self.symlink("/dev/vigil-rs485-port-$env{ID_PATH_TAG}", canName: "/dev/vigil-rs485"))
     }
 
     @Test func kernelNamesAreRecognisedAndInventedOnesAreNot() {
