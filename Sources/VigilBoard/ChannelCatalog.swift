@@ -85,8 +85,9 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
                 let age = 3 * m.pollMilliseconds + (m.retries + 1) * m.timeoutMilliseconds
                 for (ri, r) in m.registers.enumerated() {
                     let range = Self.naturalRange(r)
-                    let bit = r.function.isBitTable
-                    let resolution = bit ? 1 : Self.defaultResolution(scale: r.scale, type: r.type)
+                    let bit = r.function.isBitTable || r.bit != nil
+                    // A scale factor moves the step with the device's sf: 0.001 of the unit is fine enough.
+                    let resolution = bit ? 1 : r.scaleFactorAddress != nil ? 0.001 : Self.defaultResolution(scale: r.scale, type: r.type)
                     add("\(n).\(r.channel)", n, bit ? .digitalState : .modbusValue, nil, r.unit,
                         resolution: resolution, range: range, update: m.pollMilliseconds, maxAge: age,
                         deadband: bit ? 0 : resolution * 10, sensorIndex: index, registerIndex: ri)
@@ -131,7 +132,16 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
         case .int32: raw = (-2_147_483_648, 2_147_483_647)
         case .uint32: raw = (0, 4_294_967_295)
         case .float32: raw = (-3.4e38, 3.4e38)
+        case .int64: raw = (-9.223372036854775808e18, 9.223372036854775807e18)
+        case .uint64: raw = (0, 1.8446744073709551615e19)
+        case .float64: raw = (-1.7e308, 1.7e308)
         case .bool: raw = (0, 1)
+        }
+        if r.bit != nil { return (0, 1) }
+        // A scale factor may be as large as 10^10 (SunSpec's range).
+        if r.scaleFactorAddress != nil {
+            let a = raw.0 * 1e10 * abs(r.scale) + r.offset, b = raw.1 * 1e10 * abs(r.scale) + r.offset
+            return (min(a, b), max(a, b))
         }
         let a = raw.0 * r.scale + r.offset, b = raw.1 * r.scale + r.offset
         return (min(a, b), max(a, b))
@@ -139,7 +149,7 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
 
     /// One raw step of the register, rounded to a power of ten (frames carry decimal steps).
     static func defaultResolution(scale: Double, type: ModbusValueType) -> Double {
-        if type == .float32 { return 0.001 }
+        if type == .float32 || type == .float64 { return 0.001 }
         var step = 1.0
         let target = abs(scale)
         while step > target * 1.0000001 && step > 1e-9 { step /= 10 }

@@ -378,6 +378,8 @@ struct ProfileParser {
         let order = r.choice("order", as: ModbusByteOrder.self) ?? .abcd
         let scale = r.double("scale") ?? 1
         let offset = r.double("offset") ?? 0
+        let bit = r.int("bit", range: 0...15, expected: "a bit number from 0 (least significant) to 15")
+        let scaleFactor = r.int("scale_factor", range: 0...65535, expected: "the 0-based address of the register holding the power-of-ten exponent")
         var unit = PhysicalUnit.count
         if let symbol = r.string("unit", expected: "a unit such as \"mm/s\", \"degC\", \"g\"") {
             if let u = PhysicalUnit(symbol: symbol) { unit = u } else {
@@ -385,14 +387,28 @@ struct ProfileParser {
                 if let close = closestMatch(symbol, among: PhysicalUnit.allCases.map(\.rawValue)) { message = "is \"\(symbol)\"; did you mean \"\(close)\"?" }
                 r.error("unit", message)
             }
-        } else if !function.isBitTable && !r.contains("unit") {
+        } else if !function.isBitTable && !r.contains("unit") && bit == nil {
             r.error("unit", "missing; expected the unit of the scaled value, e.g. unit = \"mm/s\"")
         }
         if function.isBitTable && type != .bool {
             r.error("type", "is \"\(type.rawValue)\"; \(function.rawValue)s are single bits, so type must be \"bool\"")
         }
         if !function.isBitTable && type == .bool {
-            r.error("type", "is \"bool\"; \(function.rawValue) registers are 16-bit words (use int16/uint16/int32/uint32/float32)")
+            r.error("type", "is \"bool\"; \(function.rawValue) registers are 16-bit words (use \(ModbusValueType.registerTypeList), or bit = N for one bit of a word)")
+        }
+        if bit != nil {
+            if function.isBitTable { r.error("bit", "is for one bit of a register; \(function.rawValue)s are bits already") }
+            else if type.wordCount != 1 { r.error("bit", "needs a 16-bit register (type = \"uint16\" or \"int16\"); type is \"\(type.rawValue)\"") }
+            if r.contains("scale") || r.contains("offset") || scaleFactor != nil {
+                r.error("bit", "reads as 0 or 1: scale, offset and scale_factor do not apply to it")
+            }
+        }
+        if let sf = scaleFactor {
+            if function.isBitTable { r.error("scale_factor", "applies to registers; \(function.rawValue)s are bits") }
+            else if type == .float32 || type == .float64 { r.error("scale_factor", "applies to integer registers; a \(type.rawValue) carries its own exponent") }
+            if let address, sf >= address && sf < address + type.wordCount {
+                r.error("scale_factor", "is \(sf), inside the value's own registers (\(address)…\(address + type.wordCount - 1))")
+            }
         }
         if scale == 0 { r.error("scale", "is 0; every value would read as the offset") }
         if let channel, !isIdentifier(channel) {
@@ -402,7 +418,8 @@ struct ProfileParser {
         if address + type.wordCount > 65536 {
             r.error("address", "\(address) plus \(type.wordCount) registers runs past the end of the register space (65535)")
         }
-        return ModbusRegisterSpec(channel: channel, address: address, function: function, type: type, order: order, scale: scale, offset: offset, unit: function.isBitTable ? .state : unit)
+        return ModbusRegisterSpec(channel: channel, address: address, function: function, type: type, order: order, scale: scale, offset: offset,
+                                  unit: function.isBitTable || bit != nil ? .state : unit, bit: bit, scaleFactorAddress: scaleFactor)
     }
 
     private func parseDigitalInput(_ t: inout TableReader) -> DigitalInputSpec? {

@@ -155,6 +155,8 @@ struct ProfileValidator {
                 for b in 0..<a {
                     let rb = m.registers[b]
                     guard ra.function == rb.function else { continue }
+                    // Different bits of one status register are different values.
+                    if let x = ra.bit, let y = rb.bit, x != y { continue }
                     if ra.address < rb.endAddress && rb.address < ra.endAddress {
                         context.error(registerPath(i, a).appending("address"),
                                       "\(ra.function.rawValue) \(Self.span(ra)) overlaps \"\(rb.channel)\" at \(Self.span(rb)) (line \(context.line(of: registerPath(i, b)) ?? 0))")

@@ -247,6 +247,29 @@ public struct ModbusRegisterSpec: Sendable, Equatable, Codable {
     public var scale: Double
     public var offset: Double
     public var unit: PhysicalUnit
+    /// One bit of a 16-bit register (0 = least significant): the value is 0 or 1.
+    public var bit: Int?
+    /// The register (same table) holding a power-of-ten exponent for the value (int16, SunSpec "sunssf").
+    public var scaleFactorAddress: Int?
+
+    enum CodingKeys: String, CodingKey {
+        case channel, address, function, type, order, scale, offset, unit, bit
+        case scaleFactorAddress = "scale_factor"
+    }
+
+    public init(channel: String, address: Int, function: ModbusTable, type: ModbusValueType, order: ModbusByteOrder,
+                scale: Double, offset: Double, unit: PhysicalUnit, bit: Int? = nil, scaleFactorAddress: Int? = nil) {
+        self.channel = channel
+        self.address = address
+        self.function = function
+        self.type = type
+        self.order = order
+        self.scale = scale
+        self.offset = offset
+        self.unit = unit
+        self.bit = bit
+        self.scaleFactorAddress = scaleFactorAddress
+    }
 
     /// The address after the last register (or bit) this value occupies.
     public var endAddress: Int { address + (function.isBitTable ? 1 : type.wordCount) }

@@ -113,7 +113,20 @@ public final class SimulatedBoard: NodeBoard {
 
     /// Writes `value` into a slave's tables the way `point` decodes it.
     static func encode(_ value: Double, as p: ModbusPoint, into slave: ModbusSlaveModel) {
-        let raw = (value - p.offset) / p.scale
+        func store(_ w: UInt16, at address: UInt16) {
+            if p.table == .inputRegisters { slave.inputRegisters[address] = w } else { slave.holdingRegisters[address] = w }
+        }
+        if let bit = p.bit {
+            let old = (p.table == .inputRegisters ? slave.inputRegisters[p.address] : slave.holdingRegisters[p.address]) ?? 0
+            store(value != 0 ? old | 1 << UInt16(bit) : old & ~(1 << UInt16(bit)), at: p.address)
+            return
+        }
+        // A scaled register is written with the exponent a SunSpec meter typically uses: −2.
+        var raw = (value - p.offset) / p.scale
+        if let sf = p.scaleFactorAddress {
+            store(UInt16(bitPattern: -2), at: sf)
+            raw *= 100
+        }
         var words: [UInt16]
         switch p.type {
         case .bool:
@@ -121,9 +134,12 @@ public final class SimulatedBoard: NodeBoard {
             return
         case .int16: words = [UInt16(bitPattern: Int16(clamping: Int(raw.rounded())))]
         case .uint16: words = [UInt16(clamping: max(0, Int(raw.rounded())))]
-        case .int32: words = split(UInt32(bitPattern: Int32(clamping: Int(raw.rounded()))))
-        case .uint32: words = split(UInt32(clamping: max(0, Int(raw.rounded()))))
-        case .float32: words = split(Float(raw).bitPattern)
+        case .int32: words = split(UInt64(UInt32(bitPattern: Int32(clamping: Int(raw.rounded())))), words: 2)
+        case .uint32: words = split(UInt64(UInt32(clamping: max(0, Int(raw.rounded())))), words: 2)
+        case .float32: words = split(UInt64(Float(raw).bitPattern), words: 2)
+        case .int64: words = split(UInt64(bitPattern: Int64(raw.rounded())), words: 4)
+        case .uint64: words = split(UInt64(max(0, raw.rounded())), words: 4)
+        case .float64: words = split(raw.bitPattern, words: 4)
         }
         switch p.order {
         case .abcd: break
@@ -131,12 +147,11 @@ public final class SimulatedBoard: NodeBoard {
         case .badc: words = words.map(\.byteSwapped)
         case .dcba: words = words.reversed().map(\.byteSwapped)
         }
-        for (i, w) in words.enumerated() {
-            if p.table == .inputRegisters { slave.inputRegisters[p.address + UInt16(i)] = w } else { slave.holdingRegisters[p.address + UInt16(i)] = w }
-        }
+        for (i, w) in words.enumerated() { store(w, at: p.address + UInt16(i)) }
     }
 
-    private static func split(_ v: UInt32) -> [UInt16] { [UInt16(v >> 16), UInt16(v & 0xFFFF)] }
+    /// The value's words, high word first.
+    private static func split(_ v: UInt64, words: Int) -> [UInt16] { (0..<words).map { UInt16(truncatingIfNeeded: v >> (16 * UInt64(words - 1 - $0))) } }
 
     // MARK: NodeBoard
 

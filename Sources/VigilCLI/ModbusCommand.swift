@@ -69,8 +69,11 @@ struct ModbusRead: ParsableCommand {
     @Option(help: "First address (0-based, as on the wire).") var address: Int
     @Option(help: "Values to read.") var count: Int = 1
     @Option(help: "How registers encode each value (registers only).") var type: ModbusValueType = .uint16
-    @Option(help: "Word/byte order of 32-bit types.") var order: ModbusByteOrder = .abcd
+    @Option(help: "Word/byte order of 32- and 64-bit types.") var order: ModbusByteOrder = .abcd
     @Option(help: "Scale applied to each value.") var scale: Double = 1
+    @Option(help: "Read one bit (0–15) of each 16-bit register: values are 0 or 1.") var bit: Int?
+    @Option(name: .customLong("scale-factor"), help: "Address of an int16 register holding a power-of-ten exponent for the values (SunSpec sunssf).")
+    var scaleFactor: Int?
     @Option(help: "Requests to make (statistics over all).") var `repeat`: Int = 1
     @Flag(help: "Print the result as JSON.") var json = false
 
@@ -79,7 +82,20 @@ struct ModbusRead: ParsableCommand {
         guard (0...65535).contains(address), (1...125).contains(count) else { throw CLIError(.badInput, "--address must be 0–65535 and --count 1–125") }
         let table = function, valueType = type, byteOrder = order
         if !table.isBitTable && valueType == .bool {
-            throw CLIError(.badInput, "--type bool is for coils and discrete inputs; registers hold int16, uint16, int32, uint32 or float32")
+            throw CLIError(.badInput, "--type bool is for coils and discrete inputs; registers hold \(ModbusValueType.registerTypeList.replacing("/", with: ", "))")
+        }
+        if !table.isBitTable && count * valueType.wordCount > 125 {
+            throw CLIError(.badInput, "--count \(count) of \(valueType.rawValue) is \(count * valueType.wordCount) registers; one request reads at most 125")
+        }
+        if let bit {
+            guard (0...15).contains(bit) else { throw CLIError(.badInput, "--bit must be 0–15") }
+            guard !table.isBitTable, valueType.wordCount == 1 else { throw CLIError(.badInput, "--bit reads one bit of a 16-bit register: use --type uint16 or int16 with a register table") }
+        }
+        if let scaleFactor {
+            guard (0...65535).contains(scaleFactor) else { throw CLIError(.badInput, "--scale-factor must be a register address 0–65535") }
+            guard !table.isBitTable, bit == nil, valueType != .float32, valueType != .float64 else {
+                throw CLIError(.badInput, "--scale-factor applies to integer registers (not bits, --bit or float types)")
+            }
         }
         let client = try port.open()
         let bits = table.isBitTable
@@ -109,10 +125,22 @@ struct ModbusRead: ParsableCommand {
             }
         }
         if latencies.isEmpty, let e = lastError { throw cliError("modbus unit \(unit) \(function.rawValue) \(address)", e) }
+        var factor: Int16?
+        if let scaleFactor {
+            var word: [UInt16] = [0]
+            do throws(HALError) {
+                try word.withUnsafeMutableBufferPointer { (b) throws(HALError) in try client.readRegisters(unit: UInt8(unit), table: table, address: UInt16(scaleFactor), into: b) }
+            } catch { throw cliError("modbus unit \(unit) scale factor at \(function.rawValue) \(scaleFactor)", error) }
+            factor = Int16(bitPattern: word[0])
+            if factor == ModbusPoint.scaleFactorNotImplemented || !ModbusPoint.scaleFactorRange.contains(factor!) {
+                Console.err("modbus: the scale factor at \(scaleFactor) reads \(factor!) (\(factor == ModbusPoint.scaleFactorNotImplemented ? "0x8000, not implemented" : "outside −10…10")): values shown as nan")
+            }
+        }
         var values: [Double] = []
         if bits { values = bitValues.map { Double($0) } } else {
-            let point = ModbusPoint(table: table, address: UInt16(address), type: valueType, order: byteOrder, scale: scale, offset: 0)
-            for i in 0..<count { values.append(Array(words[(i * width)..<(i * width + width)]).withUnsafeBufferPointer { point.decode($0) } ?? .nan) }
+            let point = ModbusPoint(table: table, address: UInt16(address), type: valueType, order: byteOrder, scale: scale, offset: 0,
+                                    bit: bit, scaleFactorAddress: scaleFactor.map(UInt16.init))
+            for i in 0..<count { values.append(Array(words[(i * width)..<(i * width + width)]).withUnsafeBufferPointer { point.decode($0, scaleFactor: factor) } ?? .nan) }
         }
         let report = ModbusReadReport(
             unit: unit, function: function.rawValue, address: address, type: bits ? "bool" : type.rawValue, values: values, raw: bits ? bitValues.map(Int.init) : words.map(Int.init),

@@ -16,7 +16,13 @@ public final class ModbusDevice {
 
     public let unit: UInt8
     public let points: [ModbusPoint]
+    /// The requests; their `points` index `points` and, past its end, the scale-factor registers
+    /// the points name (read in the same poll, never published). Requests holding a scale factor
+    /// come first, so a value is always scaled by the factor read in its own poll.
     public let requests: [Request]
+    /// Per scale-factor register: its table and address, and the value read in this poll.
+    private let scaleFactorRegisters: [(table: ModbusTable, address: UInt16)]
+    private var scaleFactors: [Int16?]
     /// Per-request timeout, ns.
     public let timeoutNanoseconds: Int64
     /// Retries after a failed request before its points are marked faulty.
@@ -33,7 +39,16 @@ public final class ModbusDevice {
         self.points = points
         self.timeoutNanoseconds = timeoutNanoseconds
         self.retries = retries
-        requests = Self.plan(points, maximumGap: maximumGap)
+        var factors: [(table: ModbusTable, address: UInt16)] = []
+        for p in points {
+            if let a = p.scaleFactorAddress, !factors.contains(where: { $0.table == p.table && $0.address == a }) { factors.append((p.table, a)) }
+        }
+        scaleFactorRegisters = factors
+        scaleFactors = Array(repeating: nil, count: factors.count)
+        let planned = points + factors.map { ModbusPoint(table: $0.table, address: $0.address, type: .int16) }
+        let plan = Self.plan(planned, maximumGap: maximumGap)
+        let holdsFactor = { (r: Request) in r.points.contains { $0 >= points.count } }
+        requests = plan.filter(holdsFactor) + plan.filter { !holdsFactor($0) }
         readings = Array(repeating: Reading(value: .nan, quality: .noValue, time: .zero), count: points.count)
         words = Array(repeating: 0, count: modbusMaximumRegisterCount)
         bits = Array(repeating: 0, count: modbusMaximumBitCount)
@@ -87,11 +102,12 @@ public final class ModbusDevice {
     public func poll<Client: ModbusClient>(_ client: Client, now: () -> Timestamp) -> HALError? {
         var firstError: HALError?
         requestsInLastPoll = 0
+        for k in scaleFactors.indices { scaleFactors[k] = nil }
         client.responseTimeoutNanoseconds = timeoutNanoseconds
         for request in requests {
             if let silent = firstError, silent.kind == .timeout {
                 let time = now()
-                for i in request.points { readings[i] = .failed(silent, at: time) }
+                for i in request.points where i < points.count { readings[i] = .failed(silent, at: time) }
                 continue
             }
             var lastError: HALError?
@@ -115,17 +131,23 @@ public final class ModbusDevice {
             }
             if let error = lastError {
                 firstError = firstError ?? error
-                for i in request.points { readings[i] = .failed(error, at: time) }
+                for i in request.points where i < points.count { readings[i] = .failed(error, at: time) }
                 continue
             }
-            for i in request.points {
+            for i in request.points where i >= points.count {
+                scaleFactors[i - points.count] = Int16(bitPattern: words[Int(scaleFactorRegisters[i - points.count].address) - Int(request.address)])
+            }
+            for i in request.points where i < points.count {
                 let p = points[i]
                 let offset = Int(p.address) - Int(request.address)
                 let value: Double?
                 if request.table.isBitTable {
                     value = bits[offset] != 0 ? 1 : 0
                 } else {
-                    value = words.withUnsafeBufferPointer { p.decode(UnsafeBufferPointer(rebasing: $0[offset..<(offset + p.count)])) }
+                    let factor = p.scaleFactorAddress.flatMap { a in
+                        scaleFactorRegisters.firstIndex { $0.table == p.table && $0.address == a }.flatMap { scaleFactors[$0] }
+                    }
+                    value = words.withUnsafeBufferPointer { p.decode(UnsafeBufferPointer(rebasing: $0[offset..<(offset + p.count)]), scaleFactor: factor) }
                 }
                 if let v = value {
                     readings[i] = Reading(value: v, quality: Reading.clockQuality(time), time: time)

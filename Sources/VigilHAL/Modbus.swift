@@ -33,21 +33,27 @@ public enum ModbusTable: String, Sendable, CaseIterable, Codable {
 
 /// How a value is encoded in registers (`type` in a profile's register map).
 public enum ModbusValueType: String, Sendable, CaseIterable, Codable {
-    case int16, uint16, int32, uint32, float32, bool
+    case int16, uint16, int32, uint32, float32, int64, uint64, float64, bool
 
     /// Registers (16-bit words) one value spans.
     public var wordCount: Int {
         switch self {
         case .int16, .uint16, .bool: return 1
         case .int32, .uint32, .float32: return 2
+        case .int64, .uint64, .float64: return 4
         }
     }
+
+    /// The register types, for messages.
+    public static var registerTypeList: String { allCases.filter { $0 != .bool }.map(\.rawValue).joined(separator: "/") }
 }
 
 /// Byte order of a multi-byte value as the letters of its big-endian bytes appear in the
 /// registers, as Modbus tools spell it: `ABCD` is the standard (big-endian words, high word
 /// first); `CDAB` swaps the words ("word swap", common on PLCs); `BADC` swaps the bytes in each
-/// word; `DCBA` is fully little-endian.
+/// word; `DCBA` is fully little-endian. A 64-bit value follows the same rule over four words:
+/// `ABCD` high word first, `CDAB` low word first, `BADC`/`DCBA` the same with each word's bytes
+/// swapped.
 public enum ModbusByteOrder: String, Sendable, CaseIterable, Codable {
     case abcd = "ABCD", cdab = "CDAB", badc = "BADC", dcba = "DCBA"
 }

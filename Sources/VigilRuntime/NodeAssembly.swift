@@ -244,6 +244,7 @@ public enum NodeAssembly {
 extension ModbusPoint {
     /// The point a profile's register entry describes.
     public init(_ r: ModbusRegisterSpec) {
-        self.init(table: r.function, address: UInt16(r.address), type: r.type, order: r.order, scale: r.scale, offset: r.offset)
+        self.init(table: r.function, address: UInt16(r.address), type: r.type, order: r.order, scale: r.scale, offset: r.offset,
+                  bit: r.bit, scaleFactorAddress: r.scaleFactorAddress.map(UInt16.init))
     }
 }

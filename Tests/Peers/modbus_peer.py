@@ -13,8 +13,12 @@ Prints "ready" on stdout once it serves. The register map (holding registers, 0-
   2-3: int32 -123456789 ABCD           4-5: uint32 3000000000 CDAB (word swap)
   6-7: float32 21.5 ABCD               8-9: float32 -0.125 CDAB
   10-11: float32 1.5 BADC (byte swap)  12-13: float32 1.5 DCBA (little-endian)
+  14-17: float64 -2.718281828459045 ABCD    18-21: int64 -9000000000123 CDAB (low word first)
+  22-25: uint64 12345678901234 DCBA         26: uint16 0xA005 (bits 0, 2, 13, 15 set)
+  27: uint16 23456 (a SunSpec-style value)  28: int16 -2 (its scale factor: 234.56)
+  29: int16 -32768 (a scale factor "not implemented")
 Input registers 100-102: 1000, 2000, 3000. Coils 0-7: 1,0,1,1,0,0,0,1. Discrete 0-3: 0,1,1,0.
-Registers beyond 13 are unmapped: reading them raises exception 2 (illegal data address).
+Registers beyond 29 are unmapped: reading them raises exception 2 (illegal data address).
 """
 import asyncio
 import struct
@@ -36,6 +40,12 @@ def holding_map():
     w = words_be("f", -0.125); regs += [w[1], w[0]]
     w = words_be("f", 1.5); regs += [((x & 0xFF) << 8) | (x >> 8) for x in w]
     w = words_be("f", 1.5); regs += [((x & 0xFF) << 8) | (x >> 8) for x in reversed(w)]
+    regs += words_be("d", -2.718281828459045)
+    regs += list(reversed(words_be("q", -9000000000123)))
+    regs += [((x & 0xFF) << 8) | (x >> 8) for x in reversed(words_be("Q", 12345678901234))]
+    regs += [0xA005, 23456]
+    regs += words_be("h", -2)
+    regs += words_be("h", -32768)
     return regs
 
 

@@ -82,8 +82,22 @@ import VigilAgent
         #expect(exception.stderr.contains("modbus unit 1"), "\(exception.output)")
         let scan = try vigil(["modbus", "scan"] + target + ["--from", "1", "--to", "3", "--timeout-ms", "200", "--json"])
         #expect(scan.stdout.contains("\"unit\" : \"1\""), "\(scan.output)")
-        let bad = try vigil(["modbus", "read", "--tcp", "127.0.0.1:\(port)", "--address", "0", "--type", "int64"])
+        let bad = try vigil(["modbus", "read", "--tcp", "127.0.0.1:\(port)", "--address", "0", "--type", "int128"])
         #expect(bad.status == 2)
+        // Issue 22 (10): 64-bit types, a bit of a register, a scale-factor register.
+        let double = try vigil(["modbus", "read"] + target + ["--address", "14", "--type", "float64", "--json"])
+        #expect(try decode(ModbusRow.self, double.stdout).values == [-2.718281828459045], "\(double.output)")
+        let long = try vigil(["modbus", "read"] + target + ["--address", "18", "--type", "int64", "--order", "cdab", "--json"])
+        #expect(try decode(ModbusRow.self, long.stdout).values == [-9_000_000_000_123], "\(long.output)")
+        let bit = try vigil(["modbus", "read"] + target + ["--address", "26", "--bit", "13", "--json"])
+        #expect(try decode(ModbusRow.self, bit.stdout).values == [1], "\(bit.output)")
+        let sunssf = try vigil(["modbus", "read"] + target + ["--address", "27", "--scale-factor", "28", "--json"])
+        let scaled = try decode(ModbusRow.self, sunssf.stdout).values
+        #expect(scaled.count == 1 && abs(scaled[0] - 234.56) < 1e-9, "\(sunssf.output)")
+        let missing = try vigil(["modbus", "read"] + target + ["--address", "27", "--scale-factor", "29"])
+        #expect(missing.stderr.contains("not implemented"), "\(missing.output)")
+        let bitOfFloat = try vigil(["modbus", "read"] + target + ["--address", "6", "--type", "float32", "--bit", "1"])
+        #expect(bitOfFloat.status == 2 && bitOfFloat.stderr.contains("--bit"), "\(bitOfFloat.output)")
     }
 
     @Test func frameDecodeReadsAFileOfFramesAndNamesChannelsFromTheBirth() throws {

@@ -189,4 +189,53 @@ import VigilSimulation
         #expect(error?.kind == .modbusException && error?.code == 2)
         #expect(device.requestsInLastPoll == 1)
     }
+
+    /// Issue 22 (10): 64-bit types in every word order, one bit of a register, and a value scaled by
+    /// a scale-factor register (SunSpec): the meters and drives a retrofit meets.
+    @Test func sixtyFourBitTypesBitsAndScaleFactorsDecode() {
+        // -1.5 as float64 is 0xBFF8_0000_0000_0000; 0x0102_0304_0506_0708 as uint64.
+        let f: [UInt16] = [0xBFF8, 0, 0, 0], u: [UInt16] = [0x0102, 0x0304, 0x0506, 0x0708]
+        func orders(_ w: [UInt16]) -> [(ModbusByteOrder, [UInt16])] {
+            [(.abcd, w), (.cdab, w.reversed()), (.badc, w.map(\.byteSwapped)), (.dcba, w.reversed().map(\.byteSwapped))]
+        }
+        for (order, words) in orders(f) { #expect(decode(.float64, order, words) == -1.5, "\(order)") }
+        for (order, words) in orders(u) { #expect(decode(.uint64, order, words) == Double(0x0102_0304_0506_0708 as UInt64), "\(order)") }
+        #expect(decode(.int64, .abcd, [0xFFFF, 0xFFFF, 0xFFFF, 0xFFFE]) == -2)
+        #expect(decode(.float64, .abcd, [0x7FF8, 0, 0, 0]) == nil) // NaN
+        #expect(ModbusValueType.float64.wordCount == 4)
+        // Bits of 0xA005.
+        let bitsOf = { (n: Int) in ModbusPoint(table: .holdingRegisters, address: 0, type: .uint16, bit: n) }
+        let set = (0..<16).filter { n in [UInt16(0xA005)].withUnsafeBufferPointer { bitsOf(n).decode($0) } == 1 }
+        #expect(set == [0, 2, 13, 15])
+        // 23456 × 10^-2 = 234.56; "not implemented" (0x8000), out of range or missing: no value.
+        let scaled = ModbusPoint(table: .holdingRegisters, address: 0, type: .uint16, scale: 1, scaleFactorAddress: 5)
+        let words: [UInt16] = [23456]
+        #expect(words.withUnsafeBufferPointer { scaled.decode($0, scaleFactor: -2) } == 234.56)
+        #expect(words.withUnsafeBufferPointer { scaled.decode($0, scaleFactor: 3) } == 23_456_000)
+        for bad: Int16? in [nil, Int16.min, 11, -11] { #expect(words.withUnsafeBufferPointer { scaled.decode($0, scaleFactor: bad) } == nil) }
+    }
+
+    /// The device reads a scale factor in the same poll as the values it scales (an extra
+    /// register in the request, never published), before them.
+    @Test func aScaleFactorIsReadInTheSamePollAsItsValue() {
+        let clock = SimulationClock.manual()
+        let line = SimulatedModbusClient(name: "sim", clock: clock)
+        let meter = ModbusSlaveModel(unit: 1)
+        meter.holdingRegisters = [40083: 2301, 40084: 0xFFFF, 40190: 17, 40191: 0x8000]
+        line.attach(meter)
+        let points = [ModbusPoint(table: .holdingRegisters, address: 40083, type: .int16, scaleFactorAddress: 40084),
+                      ModbusPoint(table: .holdingRegisters, address: 40190, type: .uint16, scaleFactorAddress: 40191)]
+        let device = ModbusDevice(unit: 1, points: points, timeoutNanoseconds: 100_000_000, retries: 0, maximumGap: 2)
+        #expect(device.requests.count == 2)
+        _ = device.poll(line, now: { stamp(clock) })
+        #expect(abs(device.readings[0].value - 230.1) < 1e-9)
+        #expect(device.readings[0].quality.isGood)
+        // A scale factor the meter does not implement makes the value unusable, not 17.
+        #expect(device.readings[1].quality == .outOfRange && device.readings[1].error != nil)
+        #expect(device.readings.count == 2)
+        // The meter changes its exponent: the next poll uses the new one.
+        meter.holdingRegisters[40084] = 0xFFFE
+        _ = device.poll(line, now: { stamp(clock) })
+        #expect(abs(device.readings[0].value - 23.01) < 1e-9)
+    }
 }

@@ -65,9 +65,17 @@ import VigilSimulation
          ModbusPoint(table: .holdingRegisters, address: 12, type: .float32, order: .dcba),
          ModbusPoint(table: .inputRegisters, address: 101, type: .uint16, scale: 0.1, offset: -50),
          ModbusPoint(table: .coils, address: 3, type: .bool),
-         ModbusPoint(table: .discreteInputs, address: 1, type: .bool)]
+         ModbusPoint(table: .discreteInputs, address: 1, type: .bool),
+         // Issue 22 (10): 64-bit types, a bit of a register and a SunSpec-style scale factor.
+         ModbusPoint(table: .holdingRegisters, address: 14, type: .float64),
+         ModbusPoint(table: .holdingRegisters, address: 18, type: .int64, order: .cdab),
+         ModbusPoint(table: .holdingRegisters, address: 22, type: .uint64, order: .dcba),
+         ModbusPoint(table: .holdingRegisters, address: 26, type: .uint16, bit: 13),
+         ModbusPoint(table: .holdingRegisters, address: 26, type: .uint16, bit: 1),
+         ModbusPoint(table: .holdingRegisters, address: 27, type: .uint16, scaleFactorAddress: 28)]
     }
-    static let expected: [Double] = [-1234, 543.21, -123456789, 3_000_000_000, 21.5, -0.125, 1.5, 1.5, 150, 1, 1]
+    static let expected: [Double] = [-1234, 543.21, -123456789, 3_000_000_000, 21.5, -0.125, 1.5, 1.5, 150, 1, 1,
+                                     -2.718281828459045, -9_000_000_000_123, 12_345_678_901_234, 1, 0, 234.56]
 
     func check(_ device: ModbusDevice, _ client: LinuxModbusClient) {
         let error = device.poll(client) { Timestamp(monotonic: MonotonicInstant(nanoseconds: 1), wallClock: .epoch, clockSync: .synchronized) }
@@ -76,7 +84,8 @@ import VigilSimulation
             #expect(abs(reading.value - want) < 1e-9 * max(1, abs(want)), "got \(reading.value), want \(want)")
             #expect(reading.quality.isGood)
         }
-        // Registers 2…13 in one request, 0…1 bridged in: 4 requests for 4 tables.
+        #expect(device.readings.count == Self.expected.count)
+        // Registers 0…28 in one request (the gaps bridged): 4 requests for 4 tables.
         #expect(device.requests.count == 4)
     }
 
@@ -102,7 +111,7 @@ import VigilSimulation
         // Past the end of the map: exception 2 from the peer.
         let exception = #expect(throws: HALError.self) {
             try words.withUnsafeMutableBufferPointer { (w) throws(HALError) in
-                try client.readRegisters(unit: 1, table: .holdingRegisters, address: 12, into: w)
+                try client.readRegisters(unit: 1, table: .holdingRegisters, address: 28, into: w)
             }
         }
         #expect(exception?.kind == .modbusException && exception?.code == 2)
