@@ -17,6 +17,9 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The kernel's internal ENOIOCTLCMD (515) reaches user space as ENOTTY; some old drivers leak it. */
+#define ENOIOCTLCMD_FALLBACK 515
+
 int vigil_i2c_set_address(int fd, unsigned address, int force) {
     return ioctl(fd, force ? I2C_SLAVE_FORCE : I2C_SLAVE, (unsigned long)address) < 0 ? -1 : 0;
 }
@@ -30,21 +33,45 @@ unsigned long vigil_i2c_func_smbus_i2c_block(void) { return I2C_FUNC_SMBUS_I2C_B
 unsigned long vigil_i2c_func_smbus_quick(void) { return I2C_FUNC_SMBUS_QUICK; }
 unsigned long vigil_i2c_func_smbus_read_byte(void) { return I2C_FUNC_SMBUS_READ_BYTE; }
 
-int vigil_serial_set_rs485(int fd, int enable, unsigned delay_before_send_ms, unsigned delay_after_send_ms) {
-    struct serial_rs485 conf = {0};
-    if (enable) {
-        conf.flags = SER_RS485_ENABLED | SER_RS485_RTS_ON_SEND;
-        conf.delay_rts_before_send = delay_before_send_ms;
-        conf.delay_rts_after_send = delay_after_send_ms;
-    }
-    return ioctl(fd, TIOCSRS485, &conf) < 0 ? -1 : 0;
-}
-
-int vigil_serial_get_rs485(int fd, int *enabled) {
+int vigil_serial_get_rs485(int fd, struct vigil_rs485 *got) {
     struct serial_rs485 conf = {0};
     if (ioctl(fd, TIOCGRS485, &conf) < 0) return -1;
-    *enabled = (conf.flags & SER_RS485_ENABLED) ? 1 : 0;
+    got->enabled = (conf.flags & SER_RS485_ENABLED) != 0;
+    got->rts_on_send = (conf.flags & SER_RS485_RTS_ON_SEND) != 0;
+    got->rts_after_send = (conf.flags & SER_RS485_RTS_AFTER_SEND) != 0;
+    got->delay_before_send_ms = conf.delay_rts_before_send;
+    got->delay_after_send_ms = conf.delay_rts_after_send;
     return 0;
+}
+
+int vigil_serial_set_rs485(int fd, const struct vigil_rs485 *want, struct vigil_rs485 *got) {
+    struct serial_rs485 conf = {0};
+    if (want->enabled) conf.flags |= SER_RS485_ENABLED;
+    if (want->rts_on_send) conf.flags |= SER_RS485_RTS_ON_SEND;
+    if (want->rts_after_send) conf.flags |= SER_RS485_RTS_AFTER_SEND;
+    conf.delay_rts_before_send = want->delay_before_send_ms;
+    conf.delay_rts_after_send = want->delay_after_send_ms;
+    if (ioctl(fd, TIOCSRS485, &conf) < 0) return -1;
+    return vigil_serial_get_rs485(fd, got);
+}
+
+int vigil_serial_wait_sent(int fd, int64_t poll_ns, int64_t deadline_ns) {
+    for (;;) {
+        unsigned int lsr = 0;
+        if (ioctl(fd, TIOCSERGETLSR, &lsr) < 0) {
+            if (errno != ENOTTY && errno != EINVAL && errno != ENOIOCTLCMD_FALLBACK) return -1;
+            return tcdrain(fd) < 0 ? -1 : 1;
+        }
+        if (lsr & TIOCSER_TEMT) return 0;
+        struct timespec now;
+        clock_gettime(CLOCK_MONOTONIC, &now);
+        if ((int64_t)now.tv_sec * 1000000000 + now.tv_nsec >= deadline_ns) {
+            errno = ETIMEDOUT;
+            return -1;
+        }
+        struct timespec pause = {0, (long)poll_ns};
+        nanosleep(&pause, NULL);
+    }
 }
 
 int vigil_serial_transmitter_empty(int fd, int *empty) {

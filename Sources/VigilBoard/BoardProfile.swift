@@ -112,6 +112,9 @@ public struct SerialPortSpec: Sendable, Equatable, Codable {
     public var direction: DirectionControl
     /// The driver-enable line when `direction` is `gpio`.
     public var driverEnable: LineRef?
+    /// The transceiver's driver is enabled by a low level (a DE line through an inverting stage,
+    /// or RTS wired straight to DE on a UART whose RTS pin is active low).
+    public var driverEnableActiveLow: Bool = false
     /// Delay between asserting driver-enable and the first bit, µs.
     public var turnaroundBeforeMicroseconds: Int
     /// Delay between the last bit and releasing driver-enable, µs.
@@ -129,7 +132,7 @@ public struct SerialPortSpec: Sendable, Equatable, Codable {
 
     enum CodingKeys: String, CodingKey {
         case name, device, baud, parity, direction
-        case dataBits = "data_bits", stopBits = "stop_bits", driverEnable = "de_line"
+        case dataBits = "data_bits", stopBits = "stop_bits", driverEnable = "de_line", driverEnableActiveLow = "de_active_low"
         case turnaroundBeforeMicroseconds = "turnaround_before_us", turnaroundAfterMicroseconds = "turnaround_after_us"
     }
 }

@@ -165,10 +165,15 @@ struct ProfileParser {
         }
         let before = t.int("turnaround_before_us", range: 0...100_000) ?? 0
         let after = t.int("turnaround_after_us", range: 0...100_000) ?? 0
+        let activeLow = t.bool("de_active_low") ?? false
+        if direction == .auto && (t.contains("turnaround_before_us") || t.contains("turnaround_after_us") || t.contains("de_active_low")) {
+            t.error("direction", "is \"auto\": the adapter switches by itself, so turnaround_before_us, turnaround_after_us and de_active_low do not apply")
+        }
         if let device, !device.hasPrefix("/dev/") { t.error("device", "is \"\(device)\"; expected a path under /dev/") }
         guard let device else { return nil }
         return SerialPortSpec(name: name, device: device, baud: baud, parity: parity, dataBits: dataBits, stopBits: stopBits,
-                              direction: direction, driverEnable: de, turnaroundBeforeMicroseconds: before, turnaroundAfterMicroseconds: after)
+                              direction: direction, driverEnable: de, driverEnableActiveLow: activeLow,
+                              turnaroundBeforeMicroseconds: before, turnaroundAfterMicroseconds: after)
     }
 
     private func parseModbusTCP(_ name: String, _ reader: TableReader) -> ModbusTCPSpec? {

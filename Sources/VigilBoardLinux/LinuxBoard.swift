@@ -61,7 +61,8 @@ public final class LinuxBoard: NodeBoard {
         if let s = profile.serialPorts.first(where: { $0.name == port }) {
             let direction: RS485Direction
             switch s.direction {
-            case .kernel: direction = .kernel
+            case .kernel: direction = .kernel(activeLow: s.driverEnableActiveLow, beforeMicroseconds: s.turnaroundBeforeMicroseconds,
+                                              afterMicroseconds: s.turnaroundAfterMicroseconds)
             case .auto: direction = .auto
             case .gpio:
                 guard let de = s.driverEnable else { throw NodeError.profile("serial \(port): direction gpio needs de_line") }
@@ -71,16 +72,22 @@ public final class LinuxBoard: NodeBoard {
                 guard let o = offset else { throw NodeError.hardware(what: "gpio line \(de)", HALError(.noDevice, code: 2, operation: "gpio find line by name")) }
                 do {
                     let line = try c.requestOutput(offset: o, consumer: "vigil-rs485", settings: OutputLineSettings(initialValue: false))
-                    direction = .gpio(line, turnaroundMicroseconds: max(s.turnaroundBeforeMicroseconds, s.turnaroundAfterMicroseconds))
+                    direction = .gpio(line, activeLow: s.driverEnableActiveLow, beforeMicroseconds: s.turnaroundBeforeMicroseconds,
+                                      afterMicroseconds: s.turnaroundAfterMicroseconds)
                 } catch {
                     throw NodeError.hardware(what: "RS-485 driver-enable \(de)", error)
                 }
             }
+            let client: LinuxModbusClient
             do {
-                return try LinuxModbusClient(rtuDevice: s.device, baud: s.baud, parity: s.parity, dataBits: s.dataBits, stopBits: s.stopBits, direction: direction)
+                client = try LinuxModbusClient(rtuDevice: s.device, baud: s.baud, parity: s.parity, dataBits: s.dataBits, stopBits: s.stopBits, direction: direction)
             } catch {
                 throw NodeError.hardware(what: "serial \(port) (\(s.device))", error)
             }
+            if let mismatch = client.kernelRS485Mismatch {
+                throw NodeError.profile("serial \(port) (\(s.device)): the UART's driver did not take the profile's RS-485 settings: \(mismatch)")
+            }
+            return client
         }
         if let t = profile.modbusTCP.first(where: { $0.name == port }) {
             do { return try LinuxModbusClient(tcpHost: t.host, port: t.port) } catch { throw NodeError.hardware(what: "modbus_tcp \(port) (\(t.host):\(t.port))", error) }

@@ -6,10 +6,14 @@ import VigilHAL
 
 /// How an RS-485 transceiver's driver is switched for a Modbus RTU port.
 public enum RS485Direction {
-    /// The UART toggles RTS itself (`TIOCSRS485`). Fails with a clear error if the driver refuses.
-    case kernel
-    /// vigil toggles a GPIO driver-enable line around each request.
-    case gpio(any DigitalOutput, turnaroundMicroseconds: Int)
+    /// The UART switches RTS itself (`TIOCSRS485`), timed by its driver from the transmitter's own
+    /// state: the better wiring where the UART has it (PL011, the Pi 5's RP1 UARTs, 8250/OMAP
+    /// UARTs with RTS brought out). Delays are whole milliseconds in the kernel's interface.
+    case kernel(activeLow: Bool, beforeMicroseconds: Int, afterMicroseconds: Int)
+    /// vigil switches a GPIO driver-enable line around each request: on, the request written, off
+    /// only once the UART reports its transmitter empty (`TIOCSERGETLSR`, or `tcdrain` where the
+    /// driver has no LSR), plus `afterMicroseconds`.
+    case gpio(any DigitalOutput, activeLow: Bool, beforeMicroseconds: Int, afterMicroseconds: Int)
     /// The adapter switches by itself (USB-RS485 bridges with auto-direction), or plain RS-232.
     case auto
 }
@@ -21,10 +25,17 @@ public final class LinuxModbusClient: ModbusClient {
     public let name: String
     private let isRTU: Bool
     private let interFrameNanoseconds: Int64
+    /// One character on the line (start, data, parity, stop bits), ns.
+    private let characterNanoseconds: Int64
     /// The longest silence allowed inside one reply (0 on TCP: libmodbus then uses the response timeout).
     private let byteGapNanoseconds: Int64
     private var lastFrameEnd: Int64 = 0
-    private var driverEnable: DriverEnableBox?
+    private var driverEnable: DriverEnable?
+    /// The kernel's RS-485 settings as read back after they were applied (`.kernel` only).
+    public private(set) var kernelRS485: vigil_rs485?
+    /// What the UART's driver changed of the RS-485 settings asked for (nil: it took them all).
+    /// The board refuses to start on it: a transceiver switched late loses replies.
+    public private(set) var kernelRS485Mismatch: String?
     public var responseTimeoutNanoseconds: Int64 = 500_000_000 {
         didSet { applyTimeout() }
     }
@@ -38,6 +49,8 @@ public final class LinuxModbusClient: ModbusClient {
         context = ctx
         name = device
         isRTU = true
+        let bits = 1 + dataBits + (parity == .none ? 0 : 1) + stopBits
+        characterNanoseconds = Int64(Double(bits) * 1e9 / Double(max(1, baud)))
         // t3.5: 3.5 character times (11 bits each); the specification fixes 1.75 ms above 19 200 baud.
         interFrameNanoseconds = baud > 19200 ? 1_750_000 : Int64(3.5 * 11 * 1e9 / Double(baud))
         byteGapNanoseconds = Self.byteTimeoutNanoseconds(baud: baud)
@@ -49,24 +62,45 @@ public final class LinuxModbusClient: ModbusClient {
         // be read as the first reply.
         _ = modbus_flush(ctx)
         switch direction {
-        case .kernel:
-            if modbus_rtu_set_serial_mode(ctx, Int32(MODBUS_RTU_RS485)) < 0 {
+        case .kernel(let activeLow, let before, let after):
+            var wanted = Self.kernelSettings(activeLow: activeLow, beforeMicroseconds: before, afterMicroseconds: after)
+            var got = vigil_rs485()
+            if vigil_serial_set_rs485(modbus_get_socket(ctx), &wanted, &got) < 0 {
                 let e = errno
                 throw HALError(.unsupported, code: e, operation: "modbus rtu: the UART refused kernel RS-485 mode (TIOCSRS485); use direction = \"gpio\" or \"auto\"")
             }
-        case .gpio(let line, let turnaround):
-            let box = DriverEnableBox(line)
-            driverEnable = box
-            let status = vigil_modbus_use_driver_enable(ctx, { context, on in
-                guard let context else { return }
-                let box = Unmanaged<DriverEnableBox>.fromOpaque(context).takeUnretainedValue()
-                box.set(on != 0)
-            }, Unmanaged.passUnretained(box).toOpaque(), Int32(turnaround))
-            if status < 0 { throw HALError(errno: errno, operation: "modbus rtu driver-enable line") }
+            kernelRS485 = got
+            kernelRS485Mismatch = Self.mismatch(want: wanted, got: got)
+        case .gpio(let line, let activeLow, let before, let after):
+            let de = DriverEnable(line: line, activeLow: activeLow, beforeNanoseconds: Int64(before) * 1000, afterNanoseconds: Int64(after) * 1000)
+            driverEnable = de
+            // Receiving until the first request.
+            try de.set(false)
         case .auto:
             break
         }
         applyTimeout()
+    }
+
+    /// The kernel's RS-485 settings for a profile's polarity and turnaround times: the driver
+    /// level while sending and after it, and the delays rounded up to whole milliseconds (the
+    /// unit of struct serial_rs485; a transceiver needs at least what the profile asks).
+    public static func kernelSettings(activeLow: Bool, beforeMicroseconds: Int, afterMicroseconds: Int) -> vigil_rs485 {
+        func ms(_ us: Int) -> UInt32 { UInt32((max(0, us) + 999) / 1000) }
+        return vigil_rs485(enabled: 1, rts_on_send: activeLow ? 0 : 1, rts_after_send: activeLow ? 1 : 0,
+                           delay_before_send_ms: ms(beforeMicroseconds), delay_after_send_ms: ms(afterMicroseconds))
+    }
+
+    /// What the driver changed of the settings asked for, if anything.
+    public static func mismatch(want: vigil_rs485, got: vigil_rs485) -> String? {
+        var problems: [String] = []
+        if got.enabled == 0 { problems.append("RS-485 mode off") }
+        if got.rts_on_send != want.rts_on_send || got.rts_after_send != want.rts_after_send {
+            problems.append("RTS \(got.rts_on_send != 0 ? "high" : "low") while sending, the profile wants \(want.rts_on_send != 0 ? "high" : "low")")
+        }
+        if got.delay_before_send_ms < want.delay_before_send_ms { problems.append("delay before send \(got.delay_before_send_ms) ms < \(want.delay_before_send_ms) ms") }
+        if got.delay_after_send_ms < want.delay_after_send_ms { problems.append("delay after send \(got.delay_after_send_ms) ms < \(want.delay_after_send_ms) ms") }
+        return problems.isEmpty ? nil : problems.joined(separator: "; ")
     }
 
     /// Connects to a Modbus TCP server.
@@ -76,21 +110,22 @@ public final class LinuxModbusClient: ModbusClient {
         name = "\(host):\(port)"
         isRTU = false
         interFrameNanoseconds = 0
+        characterNanoseconds = 0
         byteGapNanoseconds = 0
         if modbus_connect(ctx) < 0 { throw HALError(errno: errno, operation: "modbus tcp connect") }
         applyTimeout()
     }
 
     deinit {
-        vigil_modbus_forget(context)
         modbus_close(context)
         modbus_free(context)
     }
 
     /// Driver-enable transitions made so far (for the self-test: RS-485 direction works).
     public var driverEnableToggles: Int { driverEnable?.toggles ?? 0 }
-    /// The last driver-enable failure, if driving the line ever failed.
-    public var driverEnableError: HALError? { driverEnable?.lastError }
+    /// How the last request's end was found: by the UART's transmitter-empty bit, or by tcdrain.
+    public var lastDrainMethod: DrainMethod? { driverEnable?.lastDrain }
+    public enum DrainMethod: Sendable { case transmitterEmpty, tcdrain }
 
     private func applyTimeout() {
         let ns = max(responseTimeoutNanoseconds, 1_000_000)
@@ -142,6 +177,55 @@ public final class LinuxModbusClient: ModbusClient {
         }
     }
 
+    /// One request on a port whose driver-enable vigil switches. libmodbus's own RTS path sleeps a
+    /// computed frame time after write() returns, so a late wake-up held the driver on into the
+    /// slave's reply (and an early one cut the frame's end). Here the driver goes off when the UART
+    /// says the last bit has left, then libmodbus reads the reply. Returns the reply ADU (unit,
+    /// function, data; its CRC checked by libmodbus) after the unit and exception checks libmodbus
+    /// makes on its own path.
+    private func transactDriven(_ de: DriverEnable, request: [UInt8], operation: StaticString) throws(HALError) -> ArraySlice<UInt8> {
+        let earliest = lastFrameEnd + interFrameNanoseconds
+        if vigil_monotonic_ns() < earliest { _ = vigil_sleep_until_monotonic_ns(earliest) }
+        guard modbus_set_slave(context, Int32(request[0])) == 0 else { throw HALError(.invalidArgument, code: errno, operation: operation) }
+        try de.set(true)
+        if de.beforeNanoseconds > 0 { _ = vigil_sleep_until_monotonic_ns(vigil_monotonic_ns() + de.beforeNanoseconds) }
+        let sent = request.withUnsafeBufferPointer { modbus_send_raw_request(context, $0.baseAddress, Int32($0.count)) }
+        let sendErrno = errno
+        // The frame on the wire: the request and its CRC; the deadline leaves a slow UART room.
+        let frame = Int64(request.count + 2) * characterNanoseconds
+        let drained = sent < 0 ? -1 : vigil_serial_wait_sent(modbus_get_socket(context), max(20_000, characterNanoseconds / 4),
+                                                             vigil_monotonic_ns() + 2 * frame + 20_000_000)
+        let drainErrno = errno
+        if de.afterNanoseconds > 0 { _ = vigil_sleep_until_monotonic_ns(vigil_monotonic_ns() + de.afterNanoseconds) }
+        de.lastDrain = drained == 0 ? .transmitterEmpty : drained == 1 ? .tcdrain : nil
+        // Off even when the send failed: a driver left on jams the bus for every other slave.
+        try de.set(false)
+        if sent < 0 { throw Self.error(errno: sendErrno, operation: operation) }
+        if drained < 0 { throw HALError(errno: drainErrno, operation: operation) }
+        var reply = [UInt8](repeating: 0, count: 260)
+        let length = reply.withUnsafeMutableBufferPointer { modbus_receive_confirmation(context, $0.baseAddress) }
+        let e = errno
+        lastFrameEnd = vigil_monotonic_ns()
+        if length < 0 {
+            modbus_flush(context)
+            throw Self.error(errno: e, operation: operation)
+        }
+        // libmodbus returns 0 for a reply from another unit (it skips the CRC then).
+        guard length >= 5, reply[0] == request[0] else {
+            modbus_flush(context)
+            throw HALError(.badData, code: vigil_modbus_error_bad_slave(), operation: operation)
+        }
+        let function = request[1]
+        if reply[1] == function | 0x80 { throw HALError(.modbusException, code: Int32(reply[2]), operation: operation) }
+        guard reply[1] == function else { throw HALError(.badData, code: vigil_modbus_error_bad_data(), operation: operation) }
+        return reply[0..<(Int(length) - 2)]
+    }
+
+    /// A read request's ADU without its CRC: unit, function, start, count.
+    private static func readRequest(unit: UInt8, function: UInt8, address: UInt16, count: Int) -> [UInt8] {
+        [unit, function, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(count >> 8), UInt8(count & 0xFF)]
+    }
+
     /// libmodbus reports exceptions and its own errors as errno values above MODBUS_ENOBASE.
     static func error(errno e: Int32, operation: StaticString) -> HALError {
         let base = vigil_modbus_error_base()
@@ -158,6 +242,17 @@ public final class LinuxModbusClient: ModbusClient {
         guard !table.isBitTable, (1...modbusMaximumRegisterCount).contains(buffer.count) else {
             throw HALError(.invalidArgument, code: 22, operation: "modbus read registers")
         }
+        if let de = driverEnable {
+            let function: UInt8 = table == .holdingRegisters ? 0x03 : 0x04
+            let reply = try transactDriven(de, request: Self.readRequest(unit: unit, function: function, address: address, count: buffer.count),
+                                           operation: "modbus read registers")
+            let base = reply.startIndex
+            guard reply.count == 3 + 2 * buffer.count, Int(reply[base + 2]) == 2 * buffer.count else {
+                throw HALError(.badData, code: vigil_modbus_error_bad_data(), operation: "modbus read registers")
+            }
+            for i in 0..<buffer.count { buffer[i] = UInt16(reply[base + 3 + 2 * i]) << 8 | UInt16(reply[base + 4 + 2 * i]) }
+            return
+        }
         try transact(unit: unit, operation: "modbus read registers") {
             table == .holdingRegisters
                 ? modbus_read_registers(context, Int32(address), Int32(buffer.count), buffer.baseAddress)
@@ -169,6 +264,17 @@ public final class LinuxModbusClient: ModbusClient {
         guard table.isBitTable, (1...modbusMaximumBitCount).contains(buffer.count) else {
             throw HALError(.invalidArgument, code: 22, operation: "modbus read bits")
         }
+        if let de = driverEnable {
+            let function: UInt8 = table == .coils ? 0x01 : 0x02
+            let reply = try transactDriven(de, request: Self.readRequest(unit: unit, function: function, address: address, count: buffer.count),
+                                           operation: "modbus read bits")
+            let base = reply.startIndex, bytes = (buffer.count + 7) / 8
+            guard reply.count == 3 + bytes, Int(reply[base + 2]) == bytes else {
+                throw HALError(.badData, code: vigil_modbus_error_bad_data(), operation: "modbus read bits")
+            }
+            for i in 0..<buffer.count { buffer[i] = (reply[base + 3 + i / 8] >> UInt8(i % 8)) & 1 }
+            return
+        }
         try transact(unit: unit, operation: "modbus read bits") {
             table == .coils
                 ? modbus_read_bits(context, Int32(address), Int32(buffer.count), buffer.baseAddress)
@@ -177,22 +283,50 @@ public final class LinuxModbusClient: ModbusClient {
     }
 
     public func writeRegister(unit: UInt8, address: UInt16, value: UInt16) throws(HALError) {
+        if let de = driverEnable {
+            try writeSingle(de, unit: unit, function: 0x06, address: address, value: value, operation: "modbus write register")
+            return
+        }
         try transact(unit: unit, operation: "modbus write register") { modbus_write_register(context, Int32(address), value) }
     }
 
     public func writeCoil(unit: UInt8, address: UInt16, value: Bool) throws(HALError) {
+        if let de = driverEnable {
+            try writeSingle(de, unit: unit, function: 0x05, address: address, value: value ? 0xFF00 : 0, operation: "modbus write coil")
+            return
+        }
         try transact(unit: unit, operation: "modbus write coil") { modbus_write_bit(context, Int32(address), value ? 1 : 0) }
+    }
+
+    /// Functions 05 and 06: the slave echoes the request.
+    private func writeSingle(_ de: DriverEnable, unit: UInt8, function: UInt8, address: UInt16, value: UInt16, operation: StaticString) throws(HALError) {
+        let request = [unit, function, UInt8(address >> 8), UInt8(address & 0xFF), UInt8(value >> 8), UInt8(value & 0xFF)]
+        let reply = try transactDriven(de, request: request, operation: operation)
+        guard Array(reply) == request else { throw HALError(.badData, code: vigil_modbus_error_bad_data(), operation: operation) }
     }
 }
 
-/// The driver-enable line libmodbus's RTS callback reaches through an opaque pointer.
-final class DriverEnableBox {
+/// A GPIO driver-enable line and its timing. A failed write fails the request: a driver that
+/// cannot be switched off jams the bus, one that cannot be switched on sends nothing.
+final class DriverEnable {
     let line: any DigitalOutput
+    let activeLow: Bool
+    let beforeNanoseconds: Int64
+    let afterNanoseconds: Int64
+    var lastDrain: LinuxModbusClient.DrainMethod?
     private(set) var toggles = 0
-    private(set) var lastError: HALError?
-    init(_ line: any DigitalOutput) { self.line = line }
-    func set(_ on: Bool) {
-        do { try line.write(on) } catch { lastError = error }
+
+    init(line: any DigitalOutput, activeLow: Bool, beforeNanoseconds: Int64, afterNanoseconds: Int64) {
+        self.line = line
+        self.activeLow = activeLow
+        self.beforeNanoseconds = beforeNanoseconds
+        self.afterNanoseconds = afterNanoseconds
+    }
+
+    func set(_ driving: Bool) throws(HALError) {
+        do { try line.write(driving != activeLow) } catch {
+            throw HALError(error.kind, code: error.code, operation: driving ? "RS-485 driver-enable on" : "RS-485 driver-enable off")
+        }
         toggles += 1
     }
 }

@@ -16,10 +16,26 @@ unsigned long vigil_i2c_func_smbus_i2c_block(void);
 unsigned long vigil_i2c_func_smbus_quick(void);
 unsigned long vigil_i2c_func_smbus_read_byte(void);
 
-/* ioctl(TIOCSRS485): enable kernel RS-485 direction control (RTS on send) with delays in ms. */
-int vigil_serial_set_rs485(int fd, int enable, unsigned delay_before_send_ms, unsigned delay_after_send_ms);
-/* ioctl(TIOCGRS485): whether RS-485 mode is on (1) or off (0). */
-int vigil_serial_get_rs485(int fd, int *enabled);
+/* Kernel RS-485 mode as struct serial_rs485 holds it (the delays are milliseconds there). */
+struct vigil_rs485 {
+    int enabled;
+    /* SER_RS485_RTS_ON_SEND / SER_RS485_RTS_AFTER_SEND: RTS's logical level while sending and after. */
+    int rts_on_send;
+    int rts_after_send;
+    unsigned delay_before_send_ms;
+    unsigned delay_after_send_ms;
+};
+/* ioctl(TIOCSRS485) with `want` (enabled, both RTS levels and both delays), then ioctl(TIOCGRS485)
+ * into `got`: drivers sanitise what they cannot do (a delay clamped, a polarity fixed), so the
+ * caller compares. */
+int vigil_serial_set_rs485(int fd, const struct vigil_rs485 *want, struct vigil_rs485 *got);
+/* ioctl(TIOCGRS485). */
+int vigil_serial_get_rs485(int fd, struct vigil_rs485 *got);
+/* Waits until every byte written to `fd` has left the UART: polls TIOCSERGETLSR's transmitter-empty
+ * bit every `poll_ns` until `deadline_ns` (CLOCK_MONOTONIC). Where the driver has no LSR (ptys,
+ * most USB bridges) it falls back to tcdrain(). Returns 0 (LSR seen empty), 1 (tcdrain returned),
+ * or -1 with errno (ETIMEDOUT past the deadline). */
+int vigil_serial_wait_sent(int fd, int64_t poll_ns, int64_t deadline_ns);
 /* ioctl(TIOCSERGETLSR): 1 when the transmitter shift register is empty (last bit on the wire). */
 int vigil_serial_transmitter_empty(int fd, int *empty);
 /* fcntl(F_SETFL, O_NONBLOCK) on or off. */
