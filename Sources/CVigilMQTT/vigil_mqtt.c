@@ -36,8 +36,10 @@ struct vigil_mqtt {
     int failed[DELIVERY_SLOTS];
 };
 
+/* Waits are timed on CLOCK_MONOTONIC (the condition variable is made with that clock): a wall
+ * clock stepped by NTP or by hand must neither stall a wait nor end it early. */
 static void deadline_after(struct timespec *ts, long ms) {
-    clock_gettime(CLOCK_REALTIME, ts); /* pthread_cond_timedwait's default clock */
+    clock_gettime(CLOCK_MONOTONIC, ts);
     ts->tv_sec += ms / 1000;
     ts->tv_nsec += (ms % 1000) * 1000000L;
     if (ts->tv_nsec >= 1000000000L) { ts->tv_sec += 1; ts->tv_nsec -= 1000000000L; }
@@ -126,7 +128,11 @@ vigil_mqtt *vigil_mqtt_create(const char *uri, const char *client_id, int versio
         if (!m->queue[i].payload) { snprintf(err, errlen, "out of memory"); vigil_mqtt_destroy(m); return NULL; }
     }
     pthread_mutex_init(&m->lock, NULL);
-    pthread_cond_init(&m->changed, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&m->changed, &attr);
+    pthread_condattr_destroy(&attr);
     m->version = version;
     MQTTAsync_createOptions co = MQTTAsync_createOptions_initializer5;
     co.MQTTVersion = version == 5 ? MQTTVERSION_5 : MQTTVERSION_3_1_1;
@@ -194,7 +200,8 @@ int vigil_mqtt_connect(vigil_mqtt *m, const vigil_mqtt_options *o, char *err, si
         will.retained = o->will_retained;
         opts->will = &will;
     }
-    if (o->ca_file || o->cert_file) {
+    if (o->tls || o->ca_file || o->cert_file) {
+        /* trustStore NULL: Paho loads OpenSSL's default verify paths (disableDefaultTrustStore = 0). */
         ssl.trustStore = o->ca_file;
         ssl.keyStore = o->cert_file;
         ssl.privateKey = o->key_file;

@@ -282,18 +282,32 @@ public enum UplinkFactory {
             }
         case .mqtt:
             guard let m = u.mqtt else { throw UplinkError("uplink kind mqtt needs [uplink.mqtt]") }
-            return MQTTUplink(MQTTSettings(connection: try mqttConnection(m, node: a.node), topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)", dataQoS: m.dataQoS))
+            return MQTTUplink(MQTTSettings(connection: try mqttConnection(m, site: a.site, node: a.node), topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)", dataQoS: m.dataQoS))
+        }
+    }
+
+    /// A secret (password, private key) that others may read is refused: anyone on the node with
+    /// it can speak for the node to the broker. Group-readable is fine (the `vigil` group).
+    static func privateFile(_ path: String, _ what: String) throws(UplinkError) {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw UplinkError("MQTT \(what) file \(path): \(String(cString: strerror(errno)))") }
+        let mode = st.st_mode & 0o777
+        if mode & 0o007 != 0 {
+            throw UplinkError("MQTT \(what) file \(path): mode \(String(mode, radix: 8)) lets every user read it; chmod o-rwx \(path) (0640 with group vigil is enough)")
         }
     }
 
     /// The broker connection an `[uplink.mqtt]` table describes, with its secrets read.
-    static func mqttConnection(_ m: MQTTSpec, node: String) throws(UplinkError) -> MQTTConnection {
+    static func mqttConnection(_ m: MQTTSpec, site: String, node: String) throws(UplinkError) -> MQTTConnection {
         func secret(_ path: String?, _ what: String) throws(UplinkError) -> String? {
             guard let path else { return nil }
+            try privateFile(path, what)
             guard let text = readTextFile(path, limit: 1 << 16) else { throw UplinkError("MQTT \(what) file \(path): cannot be read (\(String(cString: strerror(errno))))") }
             return text.split(separator: "\n").first.map(String.init) ?? ""
         }
-        return MQTTConnection(broker: m.broker, clientID: m.clientID.isEmpty ? "vigil-\(node)" : m.clientID, version: m.version == .v5 ? 5 : 4,
+        if let key = m.keyFile { try privateFile(key, "key") }
+        return MQTTConnection(broker: m.broker, clientID: m.clientID.isEmpty ? MQTTSpec.defaultClientID(site: site, node: node) : m.clientID,
+                              version: m.version == .v5 ? 5 : 4,
                               keepAliveSeconds: m.keepAliveSeconds, caFile: m.caFile, certificateFile: m.certificateFile, keyFile: m.keyFile,
                               username: try secret(m.usernameFile, "username"), password: try secret(m.passwordFile, "password"))
     }

@@ -61,7 +61,7 @@ final class UplinkWorker: @unchecked Sendable {
     private var pendingUpdates: [ChannelUpdate] = []
     private var memoryBacklog: [(SpoolLane, [UInt8])] = []
     private var lastSpectrumBlocks: [Int]
-    private var backoffNanoseconds: Int64 = 500_000_000
+    private var backoff: ReconnectBackoff
     private var nextAttempt: Int64 = 0
     private var historicalBelow: UInt64 = 0
     private let firstIndexOfRun: UInt64
@@ -73,6 +73,8 @@ final class UplinkWorker: @unchecked Sendable {
          updates: SPSCRing<ChannelUpdate>, events: SPSCRing<InterlockEvent>, spectra: [SpectrumSlot]) {
         self.loaded = loaded
         self.producer = producer
+        // The session id differs per node and run: nodes that lost one broker together draw apart.
+        backoff = ReconnectBackoff(maximumNanoseconds: Self.maximumBackoffNanoseconds, seed: UInt64(producer.session) | 1 << 40)
         self.uplink = uplink
         self.spool = spool
         self.updates = updates
@@ -226,7 +228,7 @@ final class UplinkWorker: @unchecked Sendable {
             // Frames from before this connection are replayed as historical; on the first connection
             // only those a previous run left in the spool are.
             historicalBelow = status.withLock { $0.connects } == 0 ? firstIndexOfRun : (spool.map { $0.statistics.nextIndex } ?? 0)
-            backoffNanoseconds = 500_000_000
+            backoff.connected()
             wasConnected = true
             let count = status.withLock { s -> Int in
                 s.connects += 1
@@ -241,9 +243,9 @@ final class UplinkWorker: @unchecked Sendable {
                 defer { s.lastError = message; s.connected = false }
                 return s.lastError != message
             }
-            if changed { Log.warning("uplink: \(message); retrying in \(backoffNanoseconds / 1_000_000) ms, backing off to \(Self.maximumBackoffNanoseconds / 1_000_000_000) s") }
-            nextAttempt = now.monotonic.nanoseconds + backoffNanoseconds
-            backoffNanoseconds = min(Self.maximumBackoffNanoseconds, backoffNanoseconds * 2)
+            let wait = backoff.failed()
+            if changed { Log.warning("uplink: \(message); retrying in \(wait / 1_000_000) ms, backing off to \(Self.maximumBackoffNanoseconds / 1_000_000_000) s") }
+            nextAttempt = now.monotonic.nanoseconds + wait
         }
     }
 

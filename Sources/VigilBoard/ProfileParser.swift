@@ -647,7 +647,8 @@ struct ProfileParser {
                 m.error("broker", "is \"\(broker)\"; expected tcp://HOST:PORT or ssl://HOST:PORT")
             }
             let mqtt = MQTTSpec(
-                broker: broker ?? "", clientID: m.string("client_id") ?? "vigil-\(asset?.node ?? "node")",
+                // The site too: two sites' nodes named alike must not knock each other off a shared broker.
+                broker: broker ?? "", clientID: m.string("client_id") ?? MQTTSpec.defaultClientID(site: asset?.site, node: asset?.node),
                 topicPrefix: m.string("topic_prefix") ?? "vigil",
                 version: m.choice("version", as: MQTTSpec.Version.self) ?? .v5,
                 keepAliveSeconds: m.int("keepalive_s", range: 5...3600) ?? 30,
@@ -657,8 +658,14 @@ struct ProfileParser {
             if (mqtt.certificateFile == nil) != (mqtt.keyFile == nil) {
                 m.error(mqtt.certificateFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
             }
-            if (mqtt.caFile != nil || mqtt.certificateFile != nil) && broker?.hasPrefix("tcp://") == true {
-                m.error("broker", "uses tcp:// but TLS files are set; use ssl://HOST:PORT")
+            let plaintext = broker?.hasPrefix("tcp://") == true || broker?.hasPrefix("mqtt://") == true
+            let scheme = broker?.hasPrefix("mqtt://") == true ? "mqtt://" : "tcp://"
+            if (mqtt.caFile != nil || mqtt.certificateFile != nil) && plaintext {
+                m.error("broker", "uses \(scheme) but TLS files are set; use ssl://HOST:PORT")
+            }
+            let allowPlaintextPassword = m.bool("allow_plaintext_password") ?? false
+            if plaintext && mqtt.passwordFile != nil && !allowPlaintextPassword {
+                m.error("password_file", "would be sent in clear text over \(scheme); use ssl://HOST:PORT, or set allow_plaintext_password = true for a network where that is acceptable")
             }
             if (mqtt.usernameFile == nil) != (mqtt.passwordFile == nil) && mqtt.passwordFile != nil {
                 m.error("username_file", "missing; password_file needs a username_file")

@@ -72,6 +72,12 @@ public struct MQTTSpec: Sendable, Equatable, Codable {
     /// `tcp://host:port` or `ssl://host:port`.
     public var broker: String
     public var clientID: String
+
+    /// `vigil-SITE-NODE`: a broker drops the older of two connections with one client id, so the
+    /// id must be unique plant-wide, and node names are often reused from site to site.
+    public static func defaultClientID(site: String?, node: String?) -> String {
+        "vigil-\(site ?? "site")-\(node ?? "node")"
+    }
     /// Topics are `PREFIX/SITE/NODE/TYPE`.
     public var topicPrefix: String
     public var version: Version

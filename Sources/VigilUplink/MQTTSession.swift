@@ -20,6 +20,9 @@ public struct MQTTConnection: Sendable {
     public var keyFile: String?
     public var username: String?
     public var password: String?
+    /// An `ssl://` or `mqtts://` broker: TLS with the server's certificate verified (against
+    /// `caFile`, or the system's trust store without one) and its name checked.
+    public var usesTLS: Bool { broker.hasPrefix("ssl://") || broker.hasPrefix("mqtts://") }
 
     /// A message the broker publishes for the client when it goes without saying goodbye.
     public struct Will: Sendable {
@@ -79,6 +82,7 @@ public final class MQTTSession {
             o.connect_timeout_ms = Int32(connection.connectTimeoutMilliseconds)
             o.username = UnsafePointer(strings[0])
             o.password = UnsafePointer(strings[1])
+            o.tls = connection.usesTLS ? 1 : 0
             o.ca_file = UnsafePointer(strings[2])
             o.cert_file = UnsafePointer(strings[3])
             o.key_file = UnsafePointer(strings[4])

@@ -8,7 +8,9 @@ import Glibc
 #endif
 import Testing
 import TestSupport
-import VigilAgent
+@testable import VigilAgent
+import VigilBoard
+import VigilUplink
 
 /// The technician commands that were not part of the demo path: `watch`, `selftest`,
 /// `modbus read/scan` against a real pymodbus server, `frame decode` of a file, the direct
@@ -148,3 +150,38 @@ struct ModbusRow: Codable {
     var failures: Int
     var latencyMsAvg: Double?
 }
+
+/// Issue 18 (9): secrets others may read are refused, with the file's mode in the message.
+@Suite struct SecretFileModeTests {
+    @Test func aPasswordFileReadableByEveryoneIsRefused() throws {
+        let dir = TestPaths.makeTemporaryDirectory("secret")
+        defer { TestPaths.removeTree(dir) }
+        let path = dir + "/password"
+        TestPaths.writeFile(path, "s3cret\n")
+        chmod(path, 0o644)
+        var text = TestPaths.readText(TestPaths.repositoryRoot + "/Boards/simulator.toml")!
+        text = text.replacing("broker = \"tcp://127.0.0.1:1883\"\n", with: "broker = \"ssl://127.0.0.1:8883\"\nusername_file = \"\(path)\"\npassword_file = \"\(path)\"\n")
+        var spec = try #require(try BoardProfileLoader.load(bytes: Array(text.utf8), path: "simulator.toml").profile.uplink.mqtt)
+        spec.clientID = ""
+        let message = Self.refusal(spec)
+        #expect(message?.contains("mode 644") == true && message?.contains(path) == true, "\(String(describing: message))")
+        chmod(path, 0o640)
+        let connection = try UplinkFactory.mqttConnection(spec, site: "s", node: "n")
+        #expect(connection.password == "s3cret")
+        #expect(connection.clientID == "vigil-s-n")
+        spec.keyFile = path
+        chmod(path, 0o604)
+        #expect(Self.refusal(spec)?.contains("key file") == true)
+    }
+
+    /// The connection's refusal message, nil when it was accepted.
+    static func refusal(_ spec: MQTTSpec) -> String? {
+        do {
+            _ = try UplinkFactory.mqttConnection(spec, site: "s", node: "n")
+            return nil
+        } catch {
+            return error.message
+        }
+    }
+}
+

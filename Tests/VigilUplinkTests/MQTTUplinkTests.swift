@@ -91,16 +91,76 @@ import VigilFrames
         let none = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs))
         #expect(throws: UplinkError.self) { try none.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0)) }
     }
+
+    /// Issue 18 (10): the node checks the broker. A broker presenting a certificate from another
+    /// CA, or one for another host name, is refused; turning either check off fails this test.
+    @Test func aBrokerWithTheWrongCertificateIsRefused() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-tls-server")
+        defer { TestPaths.removeTree(dir) }
+        let certs = try TestCertificates(directory: dir)
+        for (cert, key, why) in [(certs.strangerServerCert, certs.strangerServerKey, "another CA's certificate"),
+                                 (certs.wrongNameCert, certs.wrongNameKey, "a certificate for elsewhere.example")] {
+            let broker = try Mosquitto(directory: dir, extra: ["cafile \(certs.ca)", "certfile \(cert)", "keyfile \(key)"])
+            let uplink = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs))
+            #expect(throws: UplinkError.self, "the node accepted a broker with \(why)") {
+                try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+            }
+        }
+        // The right certificate on the same kind of broker connects (the refusals were the checks).
+        let broker = try Mosquitto(directory: dir, extra: ["cafile \(certs.ca)", "certfile \(certs.serverCert)", "keyfile \(certs.serverKey)"])
+        let uplink = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)", tls: certs))
+        try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+        uplink.disconnect(death: nil)
+    }
+
+    /// Issue 18 (9, 10): `ssl://` without `ca_file` uses the system trust store (Paho failed with a
+    /// NULL parameter). OpenSSL's default store is pointed at the test CA through SSL_CERT_FILE,
+    /// which OpenSSL reads for its default paths: trusted there, the broker is accepted; with the
+    /// store pointed elsewhere, refused.
+    @Test func withoutACAFileTheSystemTrustStoreDecides() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-tls-system")
+        defer { TestPaths.removeTree(dir) }
+        let certs = try TestCertificates(directory: dir)
+        let broker = try Mosquitto(directory: dir, extra: ["cafile \(certs.ca)", "certfile \(certs.serverCert)", "keyfile \(certs.serverKey)"])
+        let previous = getenv("SSL_CERT_FILE").map { String(cString: $0) }
+        defer { if let previous { setenv("SSL_CERT_FILE", previous, 1) } else { unsetenv("SSL_CERT_FILE") } }
+        setenv("SSL_CERT_FILE", certs.ca, 1)
+        let trusted = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)"))
+        try trusted.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+        trusted.disconnect(death: nil)
+        setenv("SSL_CERT_FILE", "\(dir)/sca.crt", 1)
+        let untrusted = MQTTUplink(settings("ssl://127.0.0.1:\(broker.port)"))
+        #expect(throws: UplinkError.self) { try untrusted.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0)) }
+    }
+
+    /// Issue 18 (12): reconnect waits are drawn between half and all of a doubling step, so nodes
+    /// that lost one broker together do not retry in lockstep.
+    @Test func reconnectWaitsDoubleWithJitterAndNodesDrawApart() {
+        var a = ReconnectBackoff(initialNanoseconds: 1000, maximumNanoseconds: 16000, seed: 1)
+        var b = ReconnectBackoff(initialNanoseconds: 1000, maximumNanoseconds: 16000, seed: 2)
+        var waitsA: [Int64] = [], waitsB: [Int64] = []
+        for _ in 0..<8 { waitsA.append(a.failed()); waitsB.append(b.failed()) }
+        let steps: [Int64] = [1000, 2000, 4000, 8000, 16000, 16000, 16000, 16000]
+        for (w, s) in zip(waitsA, steps) { #expect(w >= s / 2 && w <= s, "wait \(w) for step \(s)") }
+        #expect(waitsA != waitsB, "two nodes drew the same waits")
+        #expect(Set(waitsA.suffix(4)).count > 1, "no jitter at the cap")
+        a.connected()
+        #expect(a.currentStepNanoseconds == 1000)
+    }
 }
 
 /// A test CA, a server certificate for 127.0.0.1, a client certificate, and a stranger's
 /// certificate from another CA, made with openssl.
 struct TestCertificates {
     let ca, serverCert, serverKey, clientCert, clientKey, strangerCert, strangerKey: String
+    /// A server certificate for 127.0.0.1 from the stranger's CA, and one from the test CA for
+    /// another host name only.
+    let strangerServerCert, strangerServerKey, wrongNameCert, wrongNameKey: String
 
     init(directory d: String) throws {
         ca = "\(d)/ca.crt"; serverCert = "\(d)/server.crt"; serverKey = "\(d)/server.key"
         clientCert = "\(d)/client.crt"; clientKey = "\(d)/client.key"; strangerCert = "\(d)/stranger.crt"; strangerKey = "\(d)/stranger.key"
+        strangerServerCert = "\(d)/sserver.crt"; strangerServerKey = "\(d)/sserver.key"; wrongNameCert = "\(d)/wrong.crt"; wrongNameKey = "\(d)/wrong.key"
         let script = """
         set -e
         cd \(d)
@@ -113,6 +173,11 @@ struct TestCertificates {
         openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
         openssl req -newkey rsa:2048 -nodes -subj /CN=stranger -keyout stranger.key -out stranger.csr 2>/dev/null
         openssl x509 -req -in stranger.csr -CA sca.crt -CAkey sca.key -CAcreateserial -days 2 -out stranger.crt 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout sserver.key -out sserver.csr 2>/dev/null
+        openssl x509 -req -in sserver.csr -CA sca.crt -CAkey sca.key -CAcreateserial -days 2 -extfile san.ext -out sserver.crt 2>/dev/null
+        printf 'subjectAltName=DNS:elsewhere.example\\n' > wrong.ext
+        openssl req -newkey rsa:2048 -nodes -subj /CN=elsewhere.example -keyout wrong.key -out wrong.csr 2>/dev/null
+        openssl x509 -req -in wrong.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile wrong.ext -out wrong.crt 2>/dev/null
         chmod 644 *.key
         """
         let r = try ChildProcess.run("/bin/bash", ["-c", script], timeoutSeconds: 60)

@@ -13,7 +13,8 @@ typedef struct vigil_mqtt_options {
     int connect_timeout_ms;
     const char *username;      /* NULL: none */
     const char *password;
-    const char *ca_file;       /* TLS (ssl:// URIs): NULL = system default trust */
+    int tls;                   /* ssl:// or mqtts://: TLS, the server's certificate verified */
+    const char *ca_file;       /* NULL: the system's default trust store (OpenSSL's default paths) */
     const char *cert_file;
     const char *key_file;
     int verify_hostname;
