@@ -81,6 +81,16 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
                 for channel in t.partFacts?.channels ?? [] {
                     add("\(n).\(channel.suffix)", n, channel, update: t.pollMilliseconds, maxAge: max(3 * t.pollMilliseconds, 500), sensorIndex: index)
                 }
+            case .currentLoop(let c):
+                let age = max(3 * c.pollMilliseconds, 500)
+                let current = CurrentLoop.currentChannel
+                add("\(n).\(current.suffix)", n, current, update: c.pollMilliseconds, maxAge: age, sensorIndex: index)
+                // The process value's range: what 3.8–20.5 mA (NE 43's measuring range) stands for.
+                let a = CurrentLoop.value(milliamps: CurrentLoop.measuringRange.lowerBound, low: c.low, high: c.high)
+                let b = CurrentLoop.value(milliamps: CurrentLoop.measuringRange.upperBound, low: c.low, high: c.high)
+                let resolution = Self.defaultResolution(scale: abs(c.high - c.low) / 16000, type: .int32)
+                add("\(n).\(CurrentLoop.valueSuffix)", n, .processValue, nil, c.unit, resolution: resolution, range: (min(a, b), max(a, b)),
+                    update: c.pollMilliseconds, maxAge: age, deadband: resolution * 10, sensorIndex: index)
             case .modbus(let m):
                 let age = 3 * m.pollMilliseconds + (m.retries + 1) * m.timeoutMilliseconds
                 for (ri, r) in m.registers.enumerated() {

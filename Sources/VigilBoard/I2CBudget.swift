@@ -34,6 +34,12 @@ public struct I2CBudget: Sendable, Equatable {
             case .temperature(let t):
                 guard let part = t.partFacts else { continue }
                 bits[t.bus, default: 0] += Double(I2CBusTime.registerReadBits(count: part.readBytes))
+            case .currentLoop(let c):
+                guard let part = c.partFacts else { continue }
+                // One result read per poll, and in single-shot mode the config write that starts the
+                // next conversion; counted in every period (the busiest one takes it).
+                bits[c.bus, default: 0] += Double(I2CBusTime.registerReadBits(count: part.readBytes)
+                    + (c.continuous ? 0 : I2CBusTime.registerWriteBits(count: 2) + I2CBusTime.registerReadBits(count: 2)))
             case .modbus, .digitalInput, .tachometer:
                 continue
             }

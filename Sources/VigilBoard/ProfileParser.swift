@@ -213,6 +213,8 @@ struct ProfileParser {
             kind = parseAccelerometer(&t, part: part).map { .accelerometer($0) }
         } else if let part = part as? any ThermometerPart.Type {
             kind = parseTemperature(&t, part: part).map { .temperature($0) }
+        } else if let part = part as? any AnalogInputPart.Type {
+            kind = parseCurrentLoop(&t, part: part).map { .currentLoop($0) }
         } else if type == "modbus" {
             kind = parseModbusDevice(&t).map { .modbus($0) }
         } else if type == "digital_input" {
@@ -353,6 +355,51 @@ struct ProfileParser {
         }
         guard let bus else { return nil }
         return TemperatureSensorSpec(part: part.typeName, bus: bus, address: address, pollMilliseconds: poll)
+    }
+
+    private func parseCurrentLoop(_ t: inout TableReader, part: any AnalogInputPart.Type) -> CurrentLoopSpec? {
+        let bus = t.string("bus", required: true, expected: "the name of an [i2c.NAME] table")
+        let address = parseAddress(&t, part: part)
+        let input = t.string("input", required: true, expected: "the ADC input the shunt is on: \(part.inputs.joined(separator: ", "))")
+        if let input, !part.inputs.contains(input) {
+            t.error("input", "is \"\(input)\"; the \(part.typeName) has \(part.inputs.joined(separator: ", "))")
+        }
+        let range = t.double("range_v") ?? 4.096
+        if !part.fullScaleVolts.contains(range) {
+            t.error("range_v", "is \(formatNumber(range)); the \(part.typeName)'s gain amplifier offers ±\(part.fullScaleVolts.map(formatNumber).joined(separator: ", ±")) V")
+        }
+        let rate = t.int("data_rate_sps") ?? 128
+        if !part.dataRatesSPS.contains(rate) {
+            t.error("data_rate_sps", "is \(rate); the \(part.typeName) converts at \(part.dataRatesSPS.map(String.init).joined(separator: ", ")) samples per second")
+        }
+        let mode = t.string("mode", expected: "\"single_shot\" or \"continuous\"") ?? "single_shot"
+        if mode != "single_shot" && mode != "continuous" { t.error("mode", "is \"\(mode)\"; expected \"single_shot\" or \"continuous\"") }
+        let shunt = t.double("shunt_ohms", required: true, range: 1...10_000, expected: "the shunt resistor the loop current flows through, Ω (e.g. 150)")
+        let low = t.double("low", required: true, expected: "the process value at 4 mA")
+        let high = t.double("high", required: true, expected: "the process value at 20 mA")
+        var unit = PhysicalUnit.count
+        if let symbol = t.string("unit", required: true, expected: "the process value's unit, e.g. \"bar\"") {
+            if let u = PhysicalUnit(symbol: symbol) { unit = u } else { t.error("unit", "is \"\(symbol)\"; expected a known unit (\(PhysicalUnit.allCases.map(\.rawValue).joined(separator: ", ")))") }
+        }
+        if let low, let high, low == high { t.error("high", "equals low (\(formatNumber(low))): 4 mA and 20 mA would mean the same value") }
+        let poll = t.int("poll_ms", range: 10...3_600_000) ?? 100
+        // A single-shot conversion takes up to 1.1 / DR; a poll shorter than that reads the last one again.
+        let conversionMs = 1000 * 1.1 / Double(rate)
+        if mode == "single_shot", part.dataRatesSPS.contains(rate), Double(poll) < conversionMs {
+            t.error("poll_ms", "is \(poll); a single-shot conversion at \(rate) samples/s takes up to \(formatNumber((conversionMs * 10).rounded(.up) / 10)) ms, so poll_ms must be at least that")
+        }
+        if let shunt, part.fullScaleVolts.contains(range) {
+            // The ADC must see a failure signal above 21 mA, and the input must survive it.
+            let atFailure = CurrentLoop.failureAboveMilliamps / 1000 * shunt
+            if atFailure > range {
+                t.error("shunt_ohms", "is \(formatNumber(shunt)) Ω: 21 mA makes \(formatNumber((atFailure * 1000).rounded() / 1000)) V, past the ±\(formatNumber(range)) V range, so a transmitter's high failure signal (NAMUR NE 43) would clip unseen; use a smaller shunt or a larger range_v")
+            } else if atFailure > part.maximumInputVolts {
+                t.error("shunt_ohms", "is \(formatNumber(shunt)) Ω: 21 mA makes \(formatNumber((atFailure * 1000).rounded() / 1000)) V, over the input's absolute maximum (\(formatNumber(part.maximumInputVolts)) V)")
+            }
+        }
+        guard let bus, let input, let shunt, let low, let high else { return nil }
+        return CurrentLoopSpec(part: part.typeName, bus: bus, address: address, input: input, rangeVolts: range, dataRateSPS: rate,
+                               continuous: mode == "continuous", shuntOhms: shunt, low: low, high: high, unit: unit, pollMilliseconds: poll)
     }
 
     private func parseModbusDevice(_ t: inout TableReader) -> ModbusDeviceSpec? {

@@ -73,6 +73,7 @@ struct ProfileValidator {
             switch s.kind {
             case .accelerometer(let a): bus = a.bus; address = a.address
             case .temperature(let t): bus = t.bus; address = t.address
+            case .currentLoop(let c): bus = c.bus; address = c.address
             case .modbus(let m):
                 if !serialNames.contains(m.port) && !tcpNames.contains(m.port) {
                     var message = "names port \"\(m.port)\", but there is no [serial.\(m.port)] or [modbus_tcp.\(m.port)]"
@@ -287,6 +288,9 @@ struct ProfileValidator {
             case .temperature(let t):
                 guard profile.i2cBuses.contains(where: { $0.name == t.bus }) else { continue }
                 if firstSensorOnBus[t.bus] == nil { firstSensorOnBus[t.bus] = i }
+            case .currentLoop(let c):
+                guard profile.i2cBuses.contains(where: { $0.name == c.bus }) else { continue }
+                if firstSensorOnBus[c.bus] == nil { firstSensorOnBus[c.bus] = i }
             case .modbus(let m):
                 guard let port = profile.serialPorts.first(where: { $0.name == m.port }) else { continue }
                 let bitsPerChar = Double(1 + port.dataBits + (port.parity == .none ? 0 : 1) + port.stopBits)

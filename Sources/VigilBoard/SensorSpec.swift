@@ -11,6 +11,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
     public enum Kind: Sendable, Equatable {
         case accelerometer(AccelerometerSpec)
         case temperature(TemperatureSensorSpec)
+        case currentLoop(CurrentLoopSpec)
         case modbus(ModbusDeviceSpec)
         case digitalInput(DigitalInputSpec)
         case tachometer(TachometerSpec)
@@ -21,6 +22,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         switch kind {
         case .accelerometer(let a): return a.part
         case .temperature(let t): return t.part
+        case .currentLoop(let c): return c.part
         case .modbus: return "modbus"
         case .digitalInput: return "digital_input"
         case .tachometer: return "tachometer"
@@ -47,6 +49,10 @@ public struct SensorSpec: Sendable, Equatable, Codable {
             var spec = try TemperatureSensorSpec(from: decoder)
             spec.part = type
             kind = .temperature(spec)
+        } else if part is any AnalogInputPart.Type {
+            var spec = try CurrentLoopSpec(from: decoder)
+            spec.part = type
+            kind = .currentLoop(spec)
         } else if type == "modbus" {
             kind = .modbus(try ModbusDeviceSpec(from: decoder))
         } else if type == "digital_input" {
@@ -65,6 +71,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         switch kind {
         case .accelerometer(let s): try s.encode(to: encoder)
         case .temperature(let s): try s.encode(to: encoder)
+        case .currentLoop(let s): try s.encode(to: encoder)
         case .modbus(let s): try s.encode(to: encoder)
         case .digitalInput(let s): try s.encode(to: encoder)
         case .tachometer(let s): try s.encode(to: encoder)
@@ -212,6 +219,38 @@ public struct TemperatureSensorSpec: Sendable, Equatable, Codable {
         try c.encode(address, forKey: .address)
         try c.encode(pollMilliseconds, forKey: .pollMilliseconds)
     }
+}
+
+/// A 4–20 mA current loop read by an I2C ADC across a shunt resistor: the loop current (with
+/// NAMUR NE 43's failure levels) and the process value it stands for.
+public struct CurrentLoopSpec: Sendable, Equatable, Codable {
+    /// The ADC's `type` key (one of ``Parts``' analog inputs).
+    public var part: String
+    public var partFacts: (any AnalogInputPart.Type)? { Parts.named(part) as? any AnalogInputPart.Type }
+    public var bus: String
+    public var address: Int
+    /// The ADC input the shunt is on: `AIN0` … single-ended, `AIN0-AIN1` differential.
+    public var input: String
+    /// The gain amplifier's full-scale range, ± V.
+    public var rangeVolts: Double
+    public var dataRateSPS: Int
+    /// Single-shot conversions (one per poll, the part idle between) or continuous.
+    public var continuous: Bool
+    /// The shunt the loop current flows through, Ω.
+    public var shuntOhms: Double
+    /// The process value at 4 mA and at 20 mA, in `unit`.
+    public var low: Double
+    public var high: Double
+    public var unit: PhysicalUnit
+    public var pollMilliseconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case part, bus, address, input, continuous, low, high, unit
+        case rangeVolts = "range_v", dataRateSPS = "data_rate_sps", shuntOhms = "shunt_ohms", pollMilliseconds = "poll_ms"
+    }
+
+    /// The loop current a conversion result stands for, mA.
+    public func milliamps(volts: Double) -> Double { volts / shuntOhms * 1000 }
 }
 
 /// A Modbus slave described entirely by its register map.

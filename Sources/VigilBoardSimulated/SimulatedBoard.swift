@@ -66,6 +66,20 @@ public final class SimulatedBoard: NodeBoard {
                 attachModel(of: a.part, for: sensor.name, bus: a.bus, address: a.address, origin: origin, seed: sensorSeed)
             case .temperature(let t):
                 attachModel(of: t.part, for: sensor.name, bus: t.bus, address: t.address, origin: origin, seed: sensorSeed)
+            case .currentLoop(let c):
+                attachModel(of: c.part, for: sensor.name, bus: c.bus, address: c.address, origin: origin, seed: sensorSeed)
+                // A healthy transmitter on the loop: its current through the profile's shunt, on the
+                // profile's input (a differential input sees it between its pair).
+                if let adc = models[sensor.name] as? any AnalogInputModel {
+                    let scenario = self.scenario, shunt = c.shuntOhms
+                    let positive = Int(c.input.dropFirst(3).prefix(1)) ?? 0
+                    adc.inputVolts = { now in
+                        let milliamps = CurrentLoop.zeroMilliamps + CurrentLoop.spanMilliamps * scenario.processFraction(atSeconds: Double(now.nanoseconds(since: origin)) / 1e9)
+                        var v = [0.0, 0.0, 0.0, 0.0]
+                        v[min(3, positive)] = milliamps / 1000 * shunt
+                        return v
+                    }
+                }
             case .modbus(let m):
                 let slave = Self.modbusSensorModel(m, scenario: scenario, origin: origin)
                 ports[m.port]?.attach(slave)

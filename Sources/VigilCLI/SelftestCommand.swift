@@ -137,6 +137,7 @@ struct SensorIdentityChecks: BoardVisitor {
             switch sensor.kind {
             case .accelerometer(let a): (busName, address, partName) = (a.bus, a.address, a.part)
             case .temperature(let t): (busName, address, partName) = (t.bus, t.address, t.part)
+            case .currentLoop(let c): (busName, address, partName) = (c.bus, c.address, c.part)
             case .modbus, .digitalInput, .tachometer: continue
             }
             guard let part = Parts.named(partName) as? any I2CPart.Type else { continue }
@@ -163,6 +164,9 @@ struct SensorIdentityChecks: BoardVisitor {
             if result.0, case .accelerometer(let a) = sensor.kind, let driverPart = part as? any AccelerometerDriverPart.Type {
                 checks.append(Self.selfTest(sensor.name, a, driverPart, on: board))
             }
+            if result.0, case .currentLoop(let c) = sensor.kind, let driverPart = part as? any AnalogInputDriverPart.Type {
+                checks.append(Self.loopCheck(sensor.name, c, driverPart, on: board))
+            }
         }
         return checks
     }
@@ -183,6 +187,33 @@ struct SensorIdentityChecks: BoardVisitor {
                 "\(axis) \(formatG(pair.0)) g (\(formatG(pair.1.lowerBound))…\(formatG(pair.1.upperBound)))"
             }.joined(separator: ", ")
             return SelftestCheck(check: check, pass: result.passed, detail: "\(result.passed ? "" : "outside the datasheet's limits: ")\(detail)")
+        } catch {
+            return SelftestCheck(check: check, pass: false, detail: "\(error)")
+        }
+    }
+
+    /// One reading of a 4–20 mA loop: the current, what it stands for, and NAMUR NE 43's verdict
+    /// (an open loop reads about 0 mA: a cut wire or an unpowered transmitter).
+    static func loopCheck<Board: NodeBoard>(_ name: String, _ c: CurrentLoopSpec, _ part: any AnalogInputDriverPart.Type,
+                                            on board: Board) -> SelftestCheck {
+        let check = "loop \(name)"
+        do {
+            let bus = try board.i2cBus(c.bus)
+            let settings = AnalogInputSettings(input: c.input, fullScaleVolts: c.rangeVolts, dataRateSPS: c.dataRateSPS, continuous: c.continuous)
+            let adc = try part.makeDriver(bus: bus, address: UInt8(c.address), settings: settings)
+            try adc.start()
+            // Two conversion times (the rate is within ±10 %), then the result.
+            usleep(UInt32(2_000_000 / c.dataRateSPS + 1000))
+            let milliamps = c.milliamps(volts: try adc.readVolts())
+            let value = CurrentLoop.value(milliamps: milliamps, low: c.low, high: c.high)
+            let reading = "\(ProfileSummary.formatNumber((milliamps * 100).rounded() / 100)) mA = \(ProfileSummary.formatNumber((value * 1000).rounded() / 1000)) \(c.unit.rawValue)"
+            switch CurrentLoop.classify(milliamps: milliamps) {
+            case .measurement: return SelftestCheck(check: check, pass: true, detail: reading)
+            case .outOfRange: return SelftestCheck(check: check, pass: false, detail: "\(reading): outside NAMUR NE 43's 3.8–20.5 mA measuring range")
+            case .failure:
+                let why = milliamps < 1 ? "no current: the loop is open (a cut wire, an unpowered transmitter)" : "a NAMUR NE 43 failure signal from the transmitter"
+                return SelftestCheck(check: check, pass: false, detail: "\(reading): \(why)")
+            }
         } catch {
             return SelftestCheck(check: check, pass: false, detail: "\(error)")
         }

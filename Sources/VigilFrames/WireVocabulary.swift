@@ -135,4 +135,8 @@ public enum ChannelQuantity: UInt8, Sendable, Codable, CaseIterable {
     case interlockState = 13
     case loopLatenessP99 = 14
     case loopOverruns = 15
+    /// A 4–20 mA loop's current, mA.
+    case loopCurrent = 16
+    /// The process value a 4–20 mA loop carries, in the profile's unit (pressure, flow, level …).
+    case processValue = 17
 }

@@ -4,6 +4,7 @@ public enum Parts {
         ADXL345.self,
         LIS3DH.self,
         TMP102.self,
+        ADS1115.self,
     ]
 
     /// The part a profile's `type` names.

@@ -21,6 +21,8 @@ public enum PartKind: String, Sendable, CaseIterable {
     case accelerometer
     /// A digital thermometer read at its poll interval.
     case thermometer
+    /// An ADC reading a 4–20 mA current loop through a shunt, at its poll interval.
+    case analogInput
 }
 
 /// A part on I2C.

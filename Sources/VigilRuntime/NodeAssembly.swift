@@ -113,6 +113,19 @@ public enum NodeAssembly {
                 slots.append(.thermometer(ThermometerSlot(name: sensor.name, driver: part.makeDriver(bus: bus, address: UInt8(t.address)),
                                                           channel: try index("\(sensor.name).\(template.suffix)"),
                                                           intervalNanoseconds: Int64(t.pollMilliseconds) * 1_000_000)))
+            case .currentLoop(let c):
+                guard let part = c.partFacts as? any AnalogInputDriverPart.Type else {
+                    throw NodeError.profile("sensor \(sensor.name): no driver for type \(c.part)")
+                }
+                let bus = try board.i2cBus(c.bus)
+                let settings = AnalogInputSettings(input: c.input, fullScaleVolts: c.rangeVolts, dataRateSPS: c.dataRateSPS, continuous: c.continuous)
+                let driver = try hal("\(sensor.name)") { () throws(HALError) in
+                    try part.makeDriver(bus: bus, address: UInt8(c.address), settings: settings)
+                }
+                slots.append(.currentLoop(CurrentLoopSlot(
+                    name: sensor.name, driver: driver, currentChannel: try index("\(sensor.name).\(CurrentLoop.currentChannel.suffix)"),
+                    valueChannel: try index("\(sensor.name).\(CurrentLoop.valueSuffix)"), shuntOhms: c.shuntOhms, low: c.low, high: c.high,
+                    intervalNanoseconds: Int64(c.pollMilliseconds) * 1_000_000)))
             case .digitalInput(let d):
                 let chip = try board.gpioChip(d.line.chip)
                 let o = try offset(chip, d.line)

@@ -3,6 +3,7 @@ import VigilDrivers
 import VigilHAL
 import VigilInterlock
 import VigilLoop
+import VigilParts
 
 /// One sensor's place in the node cycle: a closed list with one case per kind of sensor, so the
 /// cycle dispatches with a switch (no existential) and a new kind shows in every place it must
@@ -15,6 +16,7 @@ enum SensorSlot<Board: NodeBoard> {
     case tachometer(LineSlot<Tachometer<Board.Chip.Input>>)
     case accelerometer(AccelerometerSlot<Board.Bus>)
     case thermometer(ThermometerSlot<Board.Bus>)
+    case currentLoop(CurrentLoopSlot<Board.Bus>)
     case modbus(ModbusSlot)
 
     var phase: Int {
@@ -22,7 +24,7 @@ enum SensorSlot<Board: NodeBoard> {
         case .digitalInput: return 0
         case .tachometer: return 1
         case .accelerometer: return 2
-        case .thermometer: return 3
+        case .thermometer, .currentLoop: return 3
         case .modbus: return 4
         }
     }
@@ -34,6 +36,7 @@ enum SensorSlot<Board: NodeBoard> {
         case .tachometer(let s): return s.name
         case .accelerometer(let s): return s.name
         case .thermometer(let s): return s.name
+        case .currentLoop(let s): return s.name
         case .modbus(let s): return s.name
         }
     }
@@ -182,6 +185,77 @@ final class ThermometerSlot<Bus: I2CBus> {
                 retry.lost(error, at: now)
             }
         }
+    }
+}
+
+/// A 4–20 mA loop through an ADC: the loop current and the process value, classified by NAMUR
+/// NE 43. A failure signal (an open loop reads 0 mA) is a fault of both channels, not a value;
+/// a current outside the measuring range but short of one is out of range.
+final class CurrentLoopSlot<Bus: I2CBus> {
+    let name: String
+    let driver: AnalogInputDriver<Bus>
+    let currentChannel: Int
+    let valueChannel: Int
+    let shuntOhms: Double
+    let low: Double
+    let high: Double
+    let intervalNanoseconds: Int64
+    var due = MonotonicInstant.zero
+    var health = SensorHealth(limit: SensorHealth.i2cFailureLimit)
+    var retry = SensorRetry()
+
+    init(name: String, driver: AnalogInputDriver<Bus>, currentChannel: Int, valueChannel: Int, shuntOhms: Double, low: Double, high: Double,
+         intervalNanoseconds: Int64) {
+        self.name = name
+        self.driver = driver
+        self.currentChannel = currentChannel
+        self.valueChannel = valueChannel
+        self.shuntOhms = shuntOhms
+        self.low = low
+        self.high = high
+        self.intervalNanoseconds = intervalNanoseconds
+    }
+
+    func start() -> HALError? { retry.attempt(at: nil) { () throws(HALError) in try driver.start() } }
+
+    func sample(at now: MonotonicInstant, clockQuality: Quality, into samples: UnsafeMutableBufferPointer<ChannelSample>, busErrors: inout Int) {
+        if !retry.isRunning {
+            guard retry.isDue(at: now) else { return }
+            guard retry.attempt(at: now, { () throws(HALError) in try driver.start() }) == nil else {
+                publish(.nan, .commFault, now, into: samples)
+                return
+            }
+            health.succeeded()
+            // The first single-shot result is one conversion away: read it at the next poll.
+            due = now.advanced(byNanoseconds: intervalNanoseconds)
+            return
+        }
+        guard now >= due else { return }
+        due = now.advanced(byNanoseconds: intervalNanoseconds)
+        do {
+            let milliamps = try driver.readVolts() / shuntOhms * 1000
+            health.succeeded()
+            switch CurrentLoop.classify(milliamps: milliamps) {
+            case .measurement: publish(milliamps, clockQuality, now, into: samples)
+            case .outOfRange: publish(milliamps, clockQuality.union(.outOfRange), now, into: samples)
+            case .failure:
+                // The current is real (it says why); the process value is not.
+                samples[currentChannel] = ChannelSample(value: milliamps, quality: clockQuality.union(.outOfRange), time: now)
+                samples[valueChannel] = ChannelSample(value: .nan, quality: .commFault, time: now)
+            }
+        } catch {
+            busErrors += 1
+            if health.failed(error) {
+                publish(.nan, .commFault, now, into: samples)
+                retry.lost(error, at: now)
+            }
+        }
+    }
+
+    private func publish(_ milliamps: Double, _ quality: Quality, _ now: MonotonicInstant, into samples: UnsafeMutableBufferPointer<ChannelSample>) {
+        samples[currentChannel] = ChannelSample(value: milliamps, quality: quality, time: now)
+        let value = milliamps.isFinite ? CurrentLoop.value(milliamps: milliamps, low: low, high: high) : .nan
+        samples[valueChannel] = ChannelSample(value: value, quality: quality, time: now)
     }
 }
 

@@ -13,6 +13,13 @@ public protocol I2CDeviceModel: AnyObject {
     func write(register: UInt8, bytes: UnsafeRawBufferPointer, at now: MonotonicInstant)
 }
 
+/// A model of an ADC: what its analog inputs carry is set by whoever wires it (the simulated
+/// board from the profile's loop and the machine scenario, or a test).
+public protocol AnalogInputModel: I2CDeviceModel {
+    /// The voltage on each input against ground at a time, V.
+    var inputVolts: (MonotonicInstant) -> [Double] { get set }
+}
+
 /// A part with a register-level model: its model file registers it here, so a simulated board
 /// builds the model a profile names without naming the part.
 public protocol SimulatedI2CPart: I2CPart {

@@ -44,6 +44,12 @@ public struct MachineScenario: Sendable, Equatable {
     public func temperature(atSeconds t: Double) -> Double {
         spec.temperatureC + spec.temperatureDriftCPerMinute * t / 60 + 2 * (rampMultiplier(atSeconds: t) - 1)
     }
+
+    /// A process transmitter's reading as a share of its range (a pressure swinging slowly about
+    /// mid-range, rising with the machine's load): what a 4–20 mA loop on the machine carries.
+    public func processFraction(atSeconds t: Double) -> Double {
+        min(1, 0.5 + 0.05 * Trigonometry.sinPi(2 * t / 30) + 0.1 * (rampMultiplier(atSeconds: t) - 1))
+    }
 }
 
 /// Noise for one simulated sensor: a seeded Gaussian sequence, drawn in pairs (the simulated

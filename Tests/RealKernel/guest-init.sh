@@ -13,7 +13,7 @@ mount -t tmpfs tmp /tmp
 insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
 insmod /lib/modules/i2c-dev.ko
-insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x53
+insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x53
 insmod /lib/modules/watchdog.ko && insmod /lib/modules/i6300esb.ko
 stty -F /dev/ttyS1 raw 2>/dev/null
 
@@ -54,6 +54,8 @@ BUS=""
 for d in /sys/bus/i2c/devices/i2c-*; do [ "$(cat $d/name)" = "SMBus stub driver" ] && BUS=${d##*-}; done
 i2cset -y $BUS 0x48 0x00 0x2a; i2cset -y $BUS 0x48 0x01 0x60; i2cset -y $BUS 0x48 0x02 0xa0
 i2cset -y $BUS 0x53 0x00 0xe5
+# An ADS1115 at 0x49: Hi_thresh 0x7FFF at its power-up value (bytes 3, 4), the conversion's high byte 0x38.
+i2cset -y $BUS 0x49 0x03 0x7f; i2cset -y $BUS 0x49 0x04 0xff; i2cset -y $BUS 0x49 0x00 0x38
 echo "bench: gpio-sim at $SIM, i2c-stub on i2c-$BUS, kernel $(uname -r)"
 
 # --- The technician commands, directly on the hardware (no agent yet) ---
@@ -76,6 +78,21 @@ check "gpio mon reports kernel edge events" $([ $(grep -c edge /tmp/mon.json) = 
 
 vigil i2c scan --bus $BUS --json > /tmp/scan.json
 check "i2c scan finds the stub's devices and names the ADXL345" $(grep -q '0x48' /tmp/scan.json && grep -q 'ADXL345' /tmp/scan.json; echo $?) "$(tr -d ' \n' < /tmp/scan.json | cut -c1-160)"
+
+check "i2c scan names the ADS1115 by its Hi_thresh" $(grep -A3 '0x49' /tmp/scan.json | grep -q 'ADS1115'; echo $?) "$(tr -d ' \n' < /tmp/scan.json | grep -o '0x49[^}]*' | cut -c1-100)"
+
+# The ADS1115 driver through i2c-dev: it programs continuous AIN0 ±4.096 V 128 SPS (config 0x4283,
+# bytes 1 and 2), reads it back, then reads the conversion word: 0x38 and the config's 0x42, 14402
+# codes = 1.80 V across 150 Ω = 12.0 mA = 5.0 bar. Then the loop "breaks" (high byte 0): about 0 mA.
+vigil selftest --board /bench.toml --json > /tmp/selftest.json
+loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop loop"[^}]*')
+c2=$(i2cget -y $BUS 0x49 0x01); c3=$(i2cget -y $BUS 0x49 0x02)
+check "the ADS1115 driver programs the part and reads 12 mA through i2c-dev" $(echo "$loop" | grep -q '"pass" : true' && echo "$loop" | grep -q '12 mA = 5.001 bar' && [ "$c2$c3" = 0x420x83 ]; echo $?) "config $c2 $c3; $(echo $loop | cut -c1-120)"
+i2cset -y $BUS 0x49 0x00 0x00
+vigil selftest --board /bench.toml --json > /tmp/selftest.json
+loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop loop"[^}]*')
+check "an open 4-20 mA loop fails the selftest and says why" $(echo "$loop" | grep -q '"pass" : false' && echo "$loop" | grep -q 'loop is open'; echo $?) "$(echo $loop | cut -c1-140)"
+i2cset -y $BUS 0x49 0x00 0x38
 
 a=$(vigil i2c read --bus $BUS 0x53 0x00); b=$(i2cget -y $BUS 0x53 0x00)
 check "i2c read agrees with i2cget" $([ "$a" = "$b" ] && [ "$a" = 0xe5 ]; echo $?) "vigil $a, i2cget $b"

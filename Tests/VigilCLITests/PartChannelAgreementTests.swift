@@ -27,6 +27,12 @@ import VigilSimulation
             }
         case let thermometer as any ThermometerPart.Type:
             return thermometer.channels.map { ("\(sensor).\($0.suffix)", $0) }
+        case is any AnalogInputPart.Type:
+            // The loop current, then the process value in the profile's unit (0–16 bar: one code
+            // of the 16 mA span is 0.001 bar).
+            let value = ChannelTemplate(suffix: CurrentLoop.valueSuffix, quantity: .processValue, unit: .bar, resolution: 0.001, deadband: 0.01,
+                                        range: .fixed(0, 16))
+            return [("\(sensor).\(CurrentLoop.currentChannel.suffix)", CurrentLoop.currentChannel), ("\(sensor).\(value.suffix)", value)]
         default:
             return []
         }
@@ -37,6 +43,7 @@ import VigilSimulation
         var sensor = "[[sensors]]\nname = \"probe\"\ntype = \"\(part.typeName)\"\nbus = \"sensors\"\n"
         if let i2c = part as? any I2CPart.Type { sensor += "address = \(i2c.addresses[0])\n" }
         if part is any AccelerometerPart.Type { sensor += "[sensors.analysis]\nblock = 1024\ninterval_ms = 250\n" }
+        if part is any AnalogInputPart.Type { sensor += "input = \"AIN0\"\nshunt_ohms = 150\nlow = 0\nhigh = 16\nunit = \"bar\"\n" }
         return """
         schema = 1
         [board]
@@ -60,7 +67,8 @@ import VigilSimulation
     func thePartsChannelsAreTheCatalogsTheCyclesAndTheFramesChannels(typeName: String) throws {
         let part = try #require(Parts.named(typeName))
         #expect(part is any SimulatedI2CPart.Type, "\(typeName) has no register model")
-        #expect(part is any AccelerometerDriverPart.Type || part is any ThermometerDriverPart.Type, "\(typeName) has no driver")
+        #expect(part is any AccelerometerDriverPart.Type || part is any ThermometerDriverPart.Type || part is any AnalogInputDriverPart.Type,
+                "\(typeName) has no driver")
         let loaded = try BoardProfileLoader.load(bytes: Array(Self.profile(part).utf8), path: "\(typeName).toml")
         let expected = Self.expectedChannels(part, sensor: "probe")
         #expect(!expected.isEmpty)

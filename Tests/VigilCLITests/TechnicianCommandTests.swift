@@ -57,6 +57,9 @@ import VigilUplink
         let selfTest = try #require(checks.first { $0.check == "self-test bearing" }, "\(checks)")
         #expect(selfTest.pass && selfTest.detail.contains("x ") && selfTest.detail.contains("z "), "\(selfTest)")
         #expect(checks.first { $0.check == "i2c sensors clock" }?.detail.contains("at 400 kHz") == true, "\(checks)")
+        // The 4–20 mA loop read through its ADC: the scenario's transmitter near mid-range.
+        let loop = try #require(checks.first { $0.check == "loop oil-pressure" }, "\(checks)")
+        #expect(loop.pass && loop.detail.contains(" mA = ") && loop.detail.hasSuffix(" bar"), "\(loop)")
         // No broker on the profile's port: the uplink check fails and says where.
         #expect(checks.first { $0.check == "uplink" }?.pass == false)
         #expect(r.status == 1)

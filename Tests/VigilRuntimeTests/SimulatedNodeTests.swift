@@ -218,3 +218,33 @@ final class SimulatedNode {
         #expect(strongest == 1, "bands \(spectrum.bandRMSG)")
     }
 }
+
+/// Issue 22 (15): the simulator's 4–20 mA oil-pressure loop through its ADS1115 model.
+@Suite struct CurrentLoopNodeTests {
+    @Test func aHealthyLoopReadsItsProcessValueAndABrokenOneTripsTheMachine() throws {
+        let node = try SimulatedNode()
+        node.step(2000)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+        let current = node.value("oil-pressure.current"), value = node.value("oil-pressure.value")
+        // The scenario's transmitter sits near mid-range: about 12 mA, 5 bar.
+        #expect(current.quality.isGood && abs(current.value - 12) < 1.5, "\(current)")
+        #expect(value.quality.isGood && abs(value.value - (current.value - 4) / 16 * 10) < 0.01, "\(value)")
+        // The loop breaks (a cut wire: no current, 0 V across the shunt).
+        let adc = try #require(node.board.model("oil-pressure", as: ADS1115Model.self))
+        adc.inputVolts = { _ in [0, 0, 0, 0] }
+        node.step(300)
+        #expect(node.value("oil-pressure.value").quality.contains(.commFault))
+        #expect(node.value("oil-pressure.current").value < 0.01)
+        #expect(node.output("RUN_PERMIT") == false, "a broken loop left the machine running")
+        // Restored, the machine may be reset again; low pressure (1 bar ≈ 5.6 mA) also trips.
+        adc.inputVolts = { _ in [0.012 * 150, 0, 0, 0] } // 12 mA
+        node.step(300)
+        node.pressReset()
+        #expect(node.output("RUN_PERMIT"))
+        adc.inputVolts = { _ in [0.0052 * 150, 0, 0, 0] } // 5.2 mA = 0.75 bar
+        node.step(300)
+        #expect(node.value("oil-pressure.value").quality.isGood)
+        #expect(node.output("RUN_PERMIT") == false, "low oil pressure left the machine running")
+    }
+}
