@@ -186,6 +186,7 @@ struct NodeRun: BoardVisitor {
             try loop.start()
             try supervisor.start()
             for w in workers { w.start() }
+            node.hwmonWorker.start()
             try uplinkWorker.start()
             try server.start()
         } catch {
@@ -256,6 +257,7 @@ struct NodeRun: BoardVisitor {
             Log.error("the loop did not finish its cycle within 2 s (hung in a driver call?); outputs are held safe, the hardware watchdog stays armed")
         }
         for w in workers { w.stop() }
+        node.hwmonWorker.stop()
         // Events of the last cycles still go out.
         uplinkWorker.stop()
         server.stop()

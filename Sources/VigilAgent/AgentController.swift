@@ -52,7 +52,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             switch s.kind {
             case .digitalInput(let d): owned.insert(d.line.description)
             case .tachometer(let t): owned.insert(t.line.description)
-            case .accelerometer, .temperature, .currentLoop, .modbus: break
+            case .accelerometer, .temperature, .currentLoop, .hwmon, .modbus: break
             }
         }
         for port in p.serialPorts { if let de = port.driverEnable { owned.insert(de.description) } }

@@ -81,6 +81,9 @@ public struct ChannelCatalog: Sendable, Equatable, Codable {
                 for channel in t.partFacts?.channels ?? [] {
                     add("\(n).\(channel.suffix)", n, channel, update: t.pollMilliseconds, maxAge: max(3 * t.pollMilliseconds, 500), sensorIndex: index)
                 }
+            case .hwmon(let h):
+                guard let input = h.input else { continue }
+                add("\(n).\(input.channel.suffix)", n, input.channel, update: h.pollMilliseconds, maxAge: max(3 * h.pollMilliseconds, 500), sensorIndex: index)
             case .currentLoop(let c):
                 let age = max(3 * c.pollMilliseconds, 500)
                 let current = CurrentLoop.currentChannel

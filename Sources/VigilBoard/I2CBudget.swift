@@ -40,6 +40,9 @@ public struct I2CBudget: Sendable, Equatable {
                 // next conversion; counted in every period (the busiest one takes it).
                 bits[c.bus, default: 0] += Double(I2CBusTime.registerReadBits(count: part.readBytes)
                     + (c.continuous ? 0 : I2CBusTime.registerWriteBits(count: 2) + I2CBusTime.registerReadBits(count: 2)))
+            case .hwmon:
+                // Read through sysfs: the kernel's driver makes the transfer on its own time, not in the loop's period.
+                continue
             case .modbus, .digitalInput, .tachometer:
                 continue
             }

@@ -197,7 +197,7 @@ struct ProfileParser {
     // MARK: - Sensors
 
     /// Every `type` a sensor may have: the registered parts, then the kinds the profile describes itself.
-    private static let sensorTypes = Parts.typeNames + ["modbus", "digital_input", "tachometer"]
+    private static let sensorTypes = Parts.typeNames + ["hwmon", "modbus", "digital_input", "tachometer"]
 
     private func parseSensor(_ reader: TableReader) -> SensorSpec? {
         var t = reader
@@ -215,6 +215,8 @@ struct ProfileParser {
             kind = parseTemperature(&t, part: part).map { .temperature($0) }
         } else if let part = part as? any AnalogInputPart.Type {
             kind = parseCurrentLoop(&t, part: part).map { .currentLoop($0) }
+        } else if type == "hwmon" {
+            kind = parseHwmon(&t).map { .hwmon($0) }
         } else if type == "modbus" {
             kind = parseModbusDevice(&t).map { .modbus($0) }
         } else if type == "digital_input" {
@@ -400,6 +402,17 @@ struct ProfileParser {
         guard let bus, let input, let shunt, let low, let high else { return nil }
         return CurrentLoopSpec(part: part.typeName, bus: bus, address: address, input: input, rangeVolts: range, dataRateSPS: rate,
                                continuous: mode == "continuous", shuntOhms: shunt, low: low, high: high, unit: unit, pollMilliseconds: poll)
+    }
+
+    private func parseHwmon(_ t: inout TableReader) -> HwmonSpec? {
+        let device = t.string("device", required: true, expected: "the hwmon device's name, as /sys/class/hwmon/hwmon*/name gives it (e.g. \"lm75\")")
+        let attribute = t.string("attribute", expected: "an input attribute such as \"temp1_input\"") ?? "temp1_input"
+        if HwmonSpec.input(of: attribute) == nil {
+            t.error("attribute", "is \"\(attribute)\"; vigil reads \(HwmonSpec.inputs.map { "\($0.prefix)N_input" }.joined(separator: ", "))")
+        }
+        let poll = t.int("poll_ms", range: 100...3_600_000, expected: "how often to read it, ms (at least 100: a hwmon read may take the kernel a bus transfer)") ?? 1000
+        guard let device else { return nil }
+        return HwmonSpec(device: device, attribute: attribute, pollMilliseconds: poll)
     }
 
     private func parseModbusDevice(_ t: inout TableReader) -> ModbusDeviceSpec? {

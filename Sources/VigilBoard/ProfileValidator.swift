@@ -74,6 +74,7 @@ struct ProfileValidator {
             case .accelerometer(let a): bus = a.bus; address = a.address
             case .temperature(let t): bus = t.bus; address = t.address
             case .currentLoop(let c): bus = c.bus; address = c.address
+            case .hwmon: break // the kernel owns the device's address
             case .modbus(let m):
                 if !serialNames.contains(m.port) && !tcpNames.contains(m.port) {
                     var message = "names port \"\(m.port)\", but there is no [serial.\(m.port)] or [modbus_tcp.\(m.port)]"

@@ -1,5 +1,6 @@
 import VigilBase
 import VigilDSP
+import VigilFrames
 import VigilHAL
 import VigilParts
 
@@ -12,6 +13,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         case accelerometer(AccelerometerSpec)
         case temperature(TemperatureSensorSpec)
         case currentLoop(CurrentLoopSpec)
+        case hwmon(HwmonSpec)
         case modbus(ModbusDeviceSpec)
         case digitalInput(DigitalInputSpec)
         case tachometer(TachometerSpec)
@@ -23,6 +25,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         case .accelerometer(let a): return a.part
         case .temperature(let t): return t.part
         case .currentLoop(let c): return c.part
+        case .hwmon: return "hwmon"
         case .modbus: return "modbus"
         case .digitalInput: return "digital_input"
         case .tachometer: return "tachometer"
@@ -53,6 +56,8 @@ public struct SensorSpec: Sendable, Equatable, Codable {
             var spec = try CurrentLoopSpec(from: decoder)
             spec.part = type
             kind = .currentLoop(spec)
+        } else if type == "hwmon" {
+            kind = .hwmon(try HwmonSpec(from: decoder))
         } else if type == "modbus" {
             kind = .modbus(try ModbusDeviceSpec(from: decoder))
         } else if type == "digital_input" {
@@ -72,6 +77,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         case .accelerometer(let s): try s.encode(to: encoder)
         case .temperature(let s): try s.encode(to: encoder)
         case .currentLoop(let s): try s.encode(to: encoder)
+        case .hwmon(let s): try s.encode(to: encoder)
         case .modbus(let s): try s.encode(to: encoder)
         case .digitalInput(let s): try s.encode(to: encoder)
         case .tachometer(let s): try s.encode(to: encoder)
@@ -251,6 +257,51 @@ public struct CurrentLoopSpec: Sendable, Equatable, Codable {
 
     /// The loop current a conversion result stands for, mA.
     public func milliamps(volts: Double) -> Double { volts / shuntOhms * 1000 }
+}
+
+/// A sensor the kernel already drives (a device-tree overlay bound `lm75`, `ina219`, …), read
+/// through its hwmon class attribute instead of from its I2C address, which the kernel owns.
+public struct HwmonSpec: Sendable, Equatable, Codable {
+    /// The hwmon device's `name` (the kernel driver's name for the chip).
+    public var device: String
+    /// The input attribute: `temp1_input`, `in0_input`, `curr1_input`, `fan1_input`.
+    public var attribute: String
+    public var pollMilliseconds: Int
+
+    enum CodingKeys: String, CodingKey {
+        case device, attribute
+        case pollMilliseconds = "poll_ms"
+    }
+
+    /// What an input attribute carries, by the hwmon sysfs ABI (Documentation/hwmon/sysfs-interface):
+    /// its channel, and the factor from the ABI's unit (milli-) to the channel's.
+    public struct Input: Sendable, Equatable {
+        public var prefix: String
+        public var channel: ChannelTemplate
+        public var scale: Double
+    }
+
+    public static let inputs: [Input] = [
+        Input(prefix: "temp", channel: ChannelTemplate(suffix: "temperature", quantity: .temperature, unit: .degreesCelsius,
+                                                        resolution: 0.01, deadband: 0.2, range: .fixed(-55, 150)), scale: 0.001),
+        Input(prefix: "in", channel: ChannelTemplate(suffix: "voltage", quantity: .processValue, unit: .volt,
+                                                      resolution: 0.001, deadband: 0.01, range: .fixed(-100, 100)), scale: 0.001),
+        Input(prefix: "curr", channel: ChannelTemplate(suffix: "current", quantity: .processValue, unit: .ampere,
+                                                        resolution: 0.001, deadband: 0.01, range: .fixed(-100, 100)), scale: 0.001),
+        Input(prefix: "fan", channel: ChannelTemplate(suffix: "fan_speed", quantity: .shaftSpeed, unit: .revolutionsPerMinute,
+                                                       resolution: 1, deadband: 10, range: .fixed(0, 100_000)), scale: 1),
+    ]
+
+    /// The input an attribute name is (`temp1_input` → temp), nil for one vigil does not read.
+    public static func input(of attribute: String) -> Input? {
+        guard attribute.hasSuffix("_input") else { return nil }
+        let stem = attribute.dropLast("_input".count)
+        return inputs.first { i in
+            stem.hasPrefix(i.prefix) && !stem.dropFirst(i.prefix.count).isEmpty && stem.dropFirst(i.prefix.count).allSatisfy(\.isNumber)
+        }
+    }
+
+    public var input: Input? { Self.input(of: attribute) }
 }
 
 /// A Modbus slave described entirely by its register map.

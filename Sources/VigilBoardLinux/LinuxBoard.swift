@@ -95,6 +95,10 @@ public final class LinuxBoard: NodeBoard {
         throw NodeError.profile("no serial port or modbus_tcp named \(port)")
     }
 
+    public func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput {
+        try LinuxHwmonInput(device: device, attribute: attribute)
+    }
+
     public func serialPort(device: String, baud: Int) throws(HALError) -> LinuxSerialPort {
         try LinuxSerialPort(path: device, baud: baud)
     }

@@ -24,6 +24,8 @@ public final class SimulatedBoard: NodeBoard {
     public private(set) var ports: [String: SimulatedModbusClient] = [:]
     /// Each I2C sensor's register model, by sensor name.
     public private(set) var models: [String: any I2CDeviceModel] = [:]
+    /// The simulated kernel drivers' hwmon inputs, by `device/attribute` (tests unbind them).
+    public private(set) var hwmonInputs: [String: SimulatedHwmonInput] = [:]
     public private(set) var modbusSlaves: [String: ModbusSlaveModel] = [:]
     /// Serial lines opened for a serial uplink, by device.
     public private(set) var serialLines: [String: SimulatedSerialPort] = [:]
@@ -79,6 +81,14 @@ public final class SimulatedBoard: NodeBoard {
                         v[min(3, positive)] = milliamps / 1000 * shunt
                         return v
                     }
+                }
+            case .hwmon(let h):
+                // A kernel-driven sensor on the machine: a temperature follows the scenario's
+                // (in millidegrees, as hwmon reports it); other inputs hold a mid-scale value.
+                let scenario = self.scenario, clock = self.clock
+                let isTemperature = h.input?.channel.unit == .degreesCelsius
+                hwmonInputs["\(h.device)/\(h.attribute)"] = SimulatedHwmonInput {
+                    isTemperature ? Int64((scenario.temperature(atSeconds: Double(clock.now.nanoseconds(since: origin)) / 1e9) * 1000).rounded()) : 1000
                 }
             case .modbus(let m):
                 let slave = Self.modbusSensorModel(m, scenario: scenario, origin: origin)
@@ -174,6 +184,13 @@ public final class SimulatedBoard: NodeBoard {
     public func i2cBus(_ name: String) throws(NodeError) -> SimulatedI2CBus {
         guard let b = buses[name] else { throw NodeError.profile("no simulated bus \(name)") }
         return b
+    }
+
+    public func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput {
+        guard let input = hwmonInputs["\(device)/\(attribute)"], !input.removed else {
+            throw HALError(.noDevice, code: 2, operation: "hwmon device not found by name")
+        }
+        return input
     }
 
     /// A simulated adapter runs at the clock its profile gives it.

@@ -138,6 +138,9 @@ struct SensorIdentityChecks: BoardVisitor {
             case .accelerometer(let a): (busName, address, partName) = (a.bus, a.address, a.part)
             case .temperature(let t): (busName, address, partName) = (t.bus, t.address, t.part)
             case .currentLoop(let c): (busName, address, partName) = (c.bus, c.address, c.part)
+            case .hwmon(let h):
+                checks.append(Self.hwmonCheck(sensor.name, h, on: board))
+                continue
             case .modbus, .digitalInput, .tachometer: continue
             }
             guard let part = Parts.named(partName) as? any I2CPart.Type else { continue }
@@ -216,6 +219,20 @@ struct SensorIdentityChecks: BoardVisitor {
             }
         } catch {
             return SelftestCheck(check: check, pass: false, detail: "\(error)")
+        }
+    }
+
+    /// A kernel-driven sensor: its hwmon device bound and its input readable.
+    static func hwmonCheck<Board: NodeBoard>(_ name: String, _ h: HwmonSpec, on board: Board) -> SelftestCheck {
+        let check = "sensor \(name)"
+        guard let input = h.input else { return SelftestCheck(check: check, pass: false, detail: "\(h.attribute) is not an input vigil reads") }
+        do {
+            let raw = try board.hwmonInput(device: h.device, attribute: h.attribute).read()
+            let value = Double(raw) * input.scale
+            return SelftestCheck(check: check, pass: true, detail: "hwmon \(h.device) \(h.attribute): \(ProfileSummary.formatNumber((value * 1000).rounded() / 1000)) \(input.channel.unit.rawValue)")
+        } catch {
+            let hint = error.kind == .noDevice ? " (no hwmon device named \(h.device): is its driver bound? ls /sys/class/hwmon/*/name)" : ""
+            return SelftestCheck(check: check, pass: false, detail: "hwmon \(h.device) \(h.attribute): \(error)\(hint)")
         }
     }
 

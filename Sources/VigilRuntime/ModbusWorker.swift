@@ -28,8 +28,7 @@ public final class ModbusWorker<Client: ModbusClient>: @unchecked Sendable {
     public let poller: ModbusPoller<Client>
     /// Per device: the mailbox of each point.
     private let targets: [[Mailbox<ChannelSample>]]
-    private let stopFlag = Atomic<Bool>(false)
-    private var thread: pthread_t?
+    private let thread = PollingThread()
     private let now: () -> Timestamp
 
     public init(client: Client, devices: [Device], now: @escaping () -> Timestamp) {
@@ -54,23 +53,11 @@ public final class ModbusWorker<Client: ModbusClient>: @unchecked Sendable {
     }
 
     public func start() {
-        if case .success(let handle) = startThread({ self.run() }) { thread = handle }
-    }
-
-    private func run() {
-        while !stopFlag.load(ordering: .acquiring) {
+        thread.start { [self] in
             pollOnce()
-            // Sleep until the next device is due, but wake at least every 50 ms to notice a stop.
-            let next = min(poller.nextDueTime.nanoseconds, vigil_monotonic_ns() + 50_000_000)
-            _ = vigil_sleep_until_monotonic_ns(max(next, vigil_monotonic_ns() + 1_000_000))
+            return poller.nextDueTime.nanoseconds
         }
     }
 
-    public func stop() {
-        stopFlag.store(true, ordering: .releasing)
-        if let t = thread {
-            pthread_join(t, nil)
-            thread = nil
-        }
-    }
+    public func stop() { thread.stop() }
 }

@@ -13,6 +13,8 @@ import VigilFrames
 public struct Node<Board: NodeBoard> {
     public let cycle: NodeCycle<Board>
     public let modbusWorkers: [ModbusWorker<Board.Modbus>]
+    /// Reads the kernel-driven (hwmon) sensors on its own thread; empty without any.
+    public let hwmonWorker: HwmonWorker
     /// Drops the outputs if the loop stops completing cycles (started by the agent with the loop).
     public let supervisor: LoopSupervisor<Board.Chip.Output>
 }
@@ -68,6 +70,7 @@ public enum NodeAssembly {
         try checkBusTime(profile, board: board)
 
         var slots: [SensorSlot<Board>] = []
+        let hwmonWorker = HwmonWorker(now: { [board] in board.pollerTimestamp() })
         var workerDevices: [String: [ModbusWorker<Board.Modbus>.Device]] = [:]
         for sensor in profile.sensors {
             switch sensor.kind {
@@ -113,6 +116,13 @@ public enum NodeAssembly {
                 slots.append(.thermometer(ThermometerSlot(name: sensor.name, driver: part.makeDriver(bus: bus, address: UInt8(t.address)),
                                                           channel: try index("\(sensor.name).\(template.suffix)"),
                                                           intervalNanoseconds: Int64(t.pollMilliseconds) * 1_000_000)))
+            case .hwmon(let h):
+                guard let input = h.input else { throw NodeError.profile("sensor \(sensor.name): attribute \(h.attribute) is not an input vigil reads") }
+                let device = h.device, attribute = h.attribute
+                let mailbox = Mailbox(ChannelSample.missing)
+                hwmonWorker.add(open: { () throws(HALError) in try board.hwmonInput(device: device, attribute: attribute) }, scale: input.scale,
+                                intervalNanoseconds: Int64(h.pollMilliseconds) * 1_000_000, mailbox: mailbox)
+                slots.append(.hwmon(HwmonSlot(name: sensor.name, mailbox: mailbox, channel: try index("\(sensor.name).\(input.channel.suffix)"))))
             case .currentLoop(let c):
                 guard let part = c.partFacts as? any AnalogInputDriverPart.Type else {
                     throw NodeError.profile("sensor \(sensor.name): no driver for type \(c.part)")
@@ -194,7 +204,7 @@ public enum NodeAssembly {
         let rt = profile.realtime
         let supervisor = LoopSupervisor(outputs: cycle.outputLines, watch: watch, maxStallNanoseconds: Int64(rt.maxStallMilliseconds) * 1_000_000,
                                         priority: rt.priority + 1)
-        return Node(cycle: cycle, modbusWorkers: workers, supervisor: supervisor)
+        return Node(cycle: cycle, modbusWorkers: workers, hwmonWorker: hwmonWorker, supervisor: supervisor)
     }
 
     /// Refuses a profile whose sampling needs more bus time per period than the adapters' real

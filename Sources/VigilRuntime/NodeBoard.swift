@@ -24,6 +24,9 @@ public protocol NodeBoard: AnyObject {
     /// A client for the Modbus port `[serial.NAME]` or `[modbus_tcp.NAME]` (one per port: its
     /// poller owns it).
     func modbusClient(port name: String) throws(NodeError) -> Modbus
+    /// An input of a device a kernel driver owns, by its hwmon device name and attribute.
+    /// Throws `.noDevice` while no such device is bound (the slot looks again later).
+    func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput
     /// The serial line of a serial uplink.
     func serialPort(device: String, baud: Int) throws(HALError) -> Serial
     /// The clock `[i2c.NAME]`'s adapter really runs at, where the system says (a device-tree

@@ -175,7 +175,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
             case .accelerometer(let a): error = a.start()
             case .thermometer(let t): error = t.start()
             case .currentLoop(let c): error = c.start()
-            case .digitalInput, .tachometer, .modbus: error = nil
+            case .digitalInput, .tachometer, .modbus, .hwmon: error = nil
             }
             if let error { failures.append(NodeError.sensor(name: slot.name, error)) }
         }
@@ -218,6 +218,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
                 case .accelerometer(let a): a.sample(at: now, clockQuality: clockQuality, into: s, busErrors: &busErrors)
                 case .thermometer(let t): t.sample(at: now, clockQuality: clockQuality, into: s, busErrors: &busErrors)
                 case .currentLoop(let c): c.sample(at: now, clockQuality: clockQuality, into: s, busErrors: &busErrors)
+                case .hwmon(let h): h.sample(into: s)
                 case .modbus(let m): m.sample(into: s)
                 }
             }
@@ -288,7 +289,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
                 case .accelerometer(let a): return SlotHealth(running: a.retry.isRunning, error: a.retry.lastError)
                 case .thermometer(let t): return SlotHealth(running: t.retry.isRunning, error: t.retry.lastError)
                 case .currentLoop(let c): return SlotHealth(running: c.retry.isRunning, error: c.retry.lastError)
-                case .digitalInput, .tachometer, .modbus: return SlotHealth(running: true, error: nil)
+                case .digitalInput, .tachometer, .modbus, .hwmon: return SlotHealth(running: true, error: nil)
                 }
             }
         }

@@ -17,6 +17,7 @@ enum SensorSlot<Board: NodeBoard> {
     case accelerometer(AccelerometerSlot<Board.Bus>)
     case thermometer(ThermometerSlot<Board.Bus>)
     case currentLoop(CurrentLoopSlot<Board.Bus>)
+    case hwmon(HwmonSlot)
     case modbus(ModbusSlot)
 
     var phase: Int {
@@ -24,7 +25,7 @@ enum SensorSlot<Board: NodeBoard> {
         case .digitalInput: return 0
         case .tachometer: return 1
         case .accelerometer: return 2
-        case .thermometer, .currentLoop: return 3
+        case .thermometer, .currentLoop, .hwmon: return 3
         case .modbus: return 4
         }
     }
@@ -37,6 +38,7 @@ enum SensorSlot<Board: NodeBoard> {
         case .accelerometer(let s): return s.name
         case .thermometer(let s): return s.name
         case .currentLoop(let s): return s.name
+        case .hwmon(let s): return s.name
         case .modbus(let s): return s.name
         }
     }
@@ -256,6 +258,26 @@ final class CurrentLoopSlot<Bus: I2CBus> {
         samples[currentChannel] = ChannelSample(value: milliamps, quality: quality, time: now)
         let value = milliamps.isFinite ? CurrentLoop.value(milliamps: milliamps, low: low, high: high) : .nan
         samples[valueChannel] = ChannelSample(value: value, quality: quality, time: now)
+    }
+}
+
+/// An input of a device the kernel drives, through hwmon: read by the ``HwmonWorker`` on its own
+/// thread (a sysfs read runs the kernel driver's bus transfer), taken here from its mailbox.
+final class HwmonSlot {
+    let name: String
+    let mailbox: Mailbox<ChannelSample>
+    let channel: Int
+
+    init(name: String, mailbox: Mailbox<ChannelSample>, channel: Int) {
+        self.name = name
+        self.mailbox = mailbox
+        self.channel = channel
+    }
+
+    func sample(into samples: UnsafeMutableBufferPointer<ChannelSample>) {
+        // Bounded, as a Modbus mailbox: the channel keeps its previous value (which ages) meanwhile.
+        guard let value = mailbox.read(attempts: ModbusSlot.readAttempts) else { return }
+        samples[channel] = value
     }
 }
 

@@ -13,7 +13,8 @@ mount -t tmpfs tmp /tmp
 insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
 insmod /lib/modules/i2c-dev.ko
-insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x53
+insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x4a,0x53
+insmod /lib/modules/lm75.ko
 insmod /lib/modules/watchdog.ko && insmod /lib/modules/i6300esb.ko
 stty -F /dev/ttyS1 raw 2>/dev/null
 
@@ -56,6 +57,9 @@ i2cset -y $BUS 0x48 0x00 0x2a; i2cset -y $BUS 0x48 0x01 0x60; i2cset -y $BUS 0x4
 i2cset -y $BUS 0x53 0x00 0xe5
 # An ADS1115 at 0x49: Hi_thresh 0x7FFF at its power-up value (bytes 3, 4), the conversion's high byte 0x38.
 i2cset -y $BUS 0x49 0x03 0x7f; i2cset -y $BUS 0x49 0x04 0xff; i2cset -y $BUS 0x49 0x00 0x38
+# An LM75 at 0x4a (42.5 °C: 0x2A80, which SMBus word order stores as 0x802A), bound to the kernel's lm75 driver.
+i2cset -y $BUS 0x4a 0x00 0x802a w
+echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
 echo "bench: gpio-sim at $SIM, i2c-stub on i2c-$BUS, kernel $(uname -r)"
 
 # --- The technician commands, directly on the hardware (no agent yet) ---
@@ -85,14 +89,16 @@ check "i2c scan names the ADS1115 by its Hi_thresh" $(grep -A3 '0x49' /tmp/scan.
 # bytes 1 and 2), reads it back, then reads the conversion word: 0x38 and the config's 0x42, 14402
 # codes = 1.80 V across 150 Ω = 12.0 mA = 5.0 bar. Then the loop "breaks" (high byte 0): about 0 mA.
 vigil selftest --board /bench.toml --json > /tmp/selftest.json
-loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop loop"[^}]*')
+loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop adc"[^}]*')
 c2=$(i2cget -y $BUS 0x49 0x01); c3=$(i2cget -y $BUS 0x49 0x02)
 check "the ADS1115 driver programs the part and reads 12 mA through i2c-dev" $(echo "$loop" | grep -q '"pass" : true' && echo "$loop" | grep -q '12 mA = 5.001 bar' && [ "$c2$c3" = 0x420x83 ]; echo $?) "config $c2 $c3; $(echo $loop | cut -c1-120)"
 i2cset -y $BUS 0x49 0x00 0x00
 vigil selftest --board /bench.toml --json > /tmp/selftest.json
-loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop loop"[^}]*')
+loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop adc"[^}]*')
 check "an open 4-20 mA loop fails the selftest and says why" $(echo "$loop" | grep -q '"pass" : false' && echo "$loop" | grep -q 'loop is open'; echo $?) "$(echo $loop | cut -c1-140)"
 i2cset -y $BUS 0x49 0x00 0x38
+cab=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "sensor cabinet"[^}]*')
+check "the kernel's lm75 driver is read through hwmon" $(echo "$cab" | grep -q '"pass" : true' && echo "$cab" | grep -q 'temp1_input: 42.5 degC'; echo $?) "$(cat /sys/class/hwmon/*/name 2>/dev/null | tr '\n' ' ')$(echo $cab | cut -c1-120)"
 
 a=$(vigil i2c read --bus $BUS 0x53 0x00); b=$(i2cget -y $BUS 0x53 0x00)
 check "i2c read agrees with i2cget" $([ "$a" = "$b" ] && [ "$a" = 0xe5 ]; echo $?) "vigil $a, i2cget $b"
@@ -121,6 +127,16 @@ check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=
 
 vigil status --json > /tmp/status.json
 check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -A3 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -A3 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-100)"
+
+# The hwmon source in the agent: 42.5 °C while the lm75 is bound; a fault once it is removed
+# (delete_device unbinds the driver and its hwmon directory goes); good again when it is back.
+c=$(grep -A3 '"cabinet.temperature"' /tmp/status.json | tr -d ' \n')
+echo 0x4a > /sys/bus/i2c/devices/i2c-$BUS/delete_device
+ok=1; for i in $(seq 30); do vigil status --json 2>/dev/null | grep -A3 '"cabinet.temperature"' | grep -q comm_fault && { ok=0; break; }; sleep 0.1; done
+echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
+# (The guest's clock is not synchronised: a healthy value reads clock_unsynced.)
+back=1; for i in $(seq 100); do vigil status --json 2>/dev/null | grep -A3 '"cabinet.temperature"' | tr -d ' \n' | grep -q '"quality":"clock_unsynced","unit":"degC","value":42.5' && { back=0; break; }; sleep 0.1; done
+check "a hwmon source reads 42.5 °C, faults when its device is removed and heals when it is back" $(echo "$c" | grep -q '"quality":"clock_unsynced","unit":"degC","value":42.5' && [ $ok = 0 ] && [ $back = 0 ]; echo $?) "$c; removed → fault: $([ $ok = 0 ] && echo yes || echo no), back → good: $([ $back = 0 ] && echo yes || echo no)"
 
 # Trip 1: the e-stop chain opens (gpio-sim pull) → RUN_PERMIT drops.
 t0=$(now_ms); pull $ESTOP_FB pull-down

@@ -49,6 +49,7 @@ import VigilSimulation
         func serialPort(device: String, baud: Int) throws(HALError) -> SimulatedSerialPort { try inner.serialPort(device: device, baud: baud) }
         var openChips: [(name: String, chip: SimulatedGPIOChip)] { inner.openChips }
         func i2cClockHz(_ name: String) -> Int? { inner.i2cClockHz(name) }
+        func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput { try inner.hwmonInput(device: device, attribute: attribute) }
         func monotonicNow() -> MonotonicInstant { inner.monotonicNow() }
         func wallClock() -> WallClockTime { inner.wallClock() }
         func clockSyncState() -> ClockSyncState { inner.clockSyncState() }

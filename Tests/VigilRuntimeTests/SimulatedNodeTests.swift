@@ -21,6 +21,7 @@ final class SimulatedNode {
     let board: SimulatedBoard
     let cycle: NodeCycle<SimulatedBoard>
     let workers: [ModbusWorker<SimulatedModbusClient>]
+    let hwmon: HwmonWorker
     /// The loop body the agent runs (the cycle specialised for this board): every test steps the
     /// shipped call path.
     let body: NodeLoopBody<SimulatedBoard>
@@ -35,6 +36,7 @@ final class SimulatedNode {
         let node = try NodeAssembly.assemble(on: board)
         cycle = node.cycle
         workers = node.modbusWorkers
+        hwmon = node.hwmonWorker
         body = NodeLoopBody(node.cycle)
         cycle.startSensors()
     }
@@ -54,6 +56,7 @@ final class SimulatedNode {
                 let lag = clock.now.nanoseconds(since: modbusClock.now)
                 if lag > 0 { modbusClock.advance(byNanoseconds: lag) }
                 workers.forEach { $0.pollOnce() }
+                hwmon.pollOnce()
             }
             // The cycle's own bus time has already moved the clock; sleep to the next period.
             let next = now.nanoseconds + period
@@ -246,5 +249,34 @@ final class SimulatedNode {
         node.step(300)
         #expect(node.value("oil-pressure.value").quality.isGood)
         #expect(node.output("RUN_PERMIT") == false, "low oil pressure left the machine running")
+    }
+}
+
+/// Issue 22 (16): a sensor the kernel drives, through hwmon, in the node cycle.
+@Suite struct HwmonNodeTests {
+    @Test func aKernelDrivenSensorReadsFaultsWhenRemovedAndHealsWhenBack() throws {
+        let node = try SimulatedNode(edit: { text in
+            text = text.replacing("[[sensors]]\nname = \"qm30\"", with: """
+                [[sensors]]
+                name = "cabinet"
+                type = "hwmon"
+                device = "lm75"
+                attribute = "temp1_input"
+                poll_ms = 250
+
+                [[sensors]]
+                name = "qm30"
+                """)
+        })
+        node.step(1000)
+        let reading = node.value("cabinet.temperature")
+        #expect(reading.quality.isGood && abs(reading.value - node.value("motor.temperature").value) < 0.5, "\(reading)")
+        let input = try #require(node.board.hwmonInputs["lm75/temp1_input"])
+        input.removed = true
+        node.step(600) // the worker reads every 250 ms (polled every 100 periods here)
+        #expect(node.value("cabinet.temperature").quality.contains(.commFault))
+        input.removed = false
+        node.step(1000)
+        #expect(node.value("cabinet.temperature").quality.isGood)
     }
 }
