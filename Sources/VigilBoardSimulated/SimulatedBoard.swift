@@ -77,7 +77,7 @@ public final class SimulatedBoard: NodeBoard {
                     let positive = Int(c.input.dropFirst(3).prefix(1)) ?? 0
                     adc.inputVolts = { now in
                         let milliamps = CurrentLoop.zeroMilliamps + CurrentLoop.spanMilliamps * scenario.processFraction(atSeconds: Double(now.nanoseconds(since: origin)) / 1e9)
-                        var v = [0.0, 0.0, 0.0, 0.0]
+                        var v = SIMD4<Double>.zero
                         v[min(3, positive)] = milliamps / 1000 * shunt
                         return v
                     }

@@ -13,8 +13,9 @@ public final class ADS1115Model: I2CDeviceModel, AnalogInputModel {
     private var conversionDone: MonotonicInstant?
     /// Continuous: when the last result was latched.
     private var lastContinuous: MonotonicInstant?
-    /// The voltage on AIN0…AIN3 against GND, V, at a time.
-    public var inputVolts: (MonotonicInstant) -> [Double] = { _ in [0, 0, 0, 0] }
+    /// The voltage on AIN0…AIN3 against GND, V, at a time (a SIMD4, not an array: the model runs
+    /// inside the loop's cycle, which must not allocate).
+    public var inputVolts: (MonotonicInstant) -> SIMD4<Double> = { _ in .zero }
     /// Conversions completed (tests).
     public private(set) var conversions = 0
 
@@ -83,10 +84,15 @@ public final class ADS1115Model: I2CDeviceModel, AnalogInputModel {
     /// 0x7FFF and 0x8000; one code is FSR / 2^15).
     private func latch(at time: MonotonicInstant) {
         let v = inputVolts(time)
-        let mux = Int((config >> Part.muxShift) & 0x7)
-        let pairs: [(Int, Int?)] = [(0, 1), (0, 3), (1, 3), (2, 3), (0, nil), (1, nil), (2, nil), (3, nil)]
-        let (p, n) = pairs[mux]
-        let volts = v[p] - (n.map { v[$0] } ?? 0)
+        // MUX codes 0–3 are the differential pairs, 4–7 each input against ground.
+        let volts: Double
+        switch (config >> Part.muxShift) & 0x7 {
+        case 0: volts = v[0] - v[1]
+        case 1: volts = v[0] - v[3]
+        case 2: volts = v[1] - v[3]
+        case 3: volts = v[2] - v[3]
+        case let single: volts = v[Int(single - 4)]
+        }
         let fsr = Part.fullScaleVolts[min(Int((config >> Part.pgaShift) & 0x7), Part.fullScaleVolts.count - 1)]
         let code = min(max((volts / fsr * 32768).rounded(), -32768), 32767)
         words[0] = UInt16(bitPattern: Int16(code))

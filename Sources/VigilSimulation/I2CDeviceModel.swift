@@ -17,7 +17,7 @@ public protocol I2CDeviceModel: AnyObject {
 /// board from the profile's loop and the machine scenario, or a test).
 public protocol AnalogInputModel: I2CDeviceModel {
     /// The voltage on each input against ground at a time, V.
-    var inputVolts: (MonotonicInstant) -> [Double] { get set }
+    var inputVolts: (MonotonicInstant) -> SIMD4<Double> { get set }
 }
 
 /// A part with a register-level model: its model file registers it here, so a simulated board

@@ -14,7 +14,7 @@ import VigilSimulation
         let bus = SimulatedI2CBus(name: "sim-i2c", clock: clock, clockHz: 400_000)
         let model = ADS1115Model()
         model.inputVolts = { _ in
-            var v = [0.0, 0.0, 0.0, 0.0]
+            var v = SIMD4<Double>.zero
             v[input] = milliamps() / 1000 * shunt
             return v
         }

@@ -78,7 +78,7 @@ enum FootprintBenchmark {
         }
         print("BENCH footprint binary_stripped_bytes=\(stripped) binary_mib=\(LoopBenchmark.format(Double(stripped) / 1_048_576)) rss_kb=\(rssMax.total) rss_anon_kb=\(rssMax.anonymous) rss_file_kb=\(rssMax.file)"
               + " cpu_percent=\(LoopBenchmark.format(cpuPercent)) cpu_mean_percent=\(LoopBenchmark.format(cpuMeanPercent)) cyclictest_cpu_percent=\(refPercent.isNaN ? "unavailable" : LoopBenchmark.format(refPercent))"
-              + " cpu_above_cyclictest=\(refPercent.isNaN ? "unavailable" : LoopBenchmark.format(cpuPercent - refPercent)) sampling_hz=3200 fft_per_s_per_axis=1 axes=3 window_s=20 target_rss_kb=12288 target_cpu_percent=3")
+              + " cpu_above_cyclictest=\(refPercent.isNaN ? "unavailable" : LoopBenchmark.format(cpuPercent - refPercent)) sampling_hz=800 fft_per_s_per_axis=1 axes=3 window_s=20 target_rss_kb=12288 target_cpu_percent=3")
     }
 
     /// CPU time of every thread of `pid` so far, from the scheduler's own accounting
