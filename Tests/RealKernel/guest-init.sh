@@ -88,17 +88,24 @@ check "i2c scan names the ADS1115 by its Hi_thresh" $(grep -A3 '0x49' /tmp/scan.
 # The ADS1115 driver through i2c-dev: it programs continuous AIN0 ±4.096 V 128 SPS (config 0x4283,
 # bytes 1 and 2), reads it back, then reads the conversion word: 0x38 and the config's 0x42, 14402
 # codes = 1.80 V across 150 Ω = 12.0 mA = 5.0 bar. Then the loop "breaks" (high byte 0): about 0 mA.
-vigil selftest --board /bench.toml --json > /tmp/selftest.json
+vigil selftest --board /bench-sensors.toml --json > /tmp/selftest.json
 loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop adc"[^}]*')
 c2=$(i2cget -y $BUS 0x49 0x01); c3=$(i2cget -y $BUS 0x49 0x02)
 check "the ADS1115 driver programs the part and reads 12 mA through i2c-dev" $(echo "$loop" | grep -q '"pass" : true' && echo "$loop" | grep -q '12 mA = 5.001 bar' && [ "$c2$c3" = 0x420x83 ]; echo $?) "config $c2 $c3; $(echo $loop | cut -c1-120)"
 i2cset -y $BUS 0x49 0x00 0x00
-vigil selftest --board /bench.toml --json > /tmp/selftest.json
+vigil selftest --board /bench-sensors.toml --json > /tmp/selftest.json
 loop=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "loop adc"[^}]*')
 check "an open 4-20 mA loop fails the selftest and says why" $(echo "$loop" | grep -q '"pass" : false' && echo "$loop" | grep -q 'loop is open'; echo $?) "$(echo $loop | cut -c1-140)"
 i2cset -y $BUS 0x49 0x00 0x38
 cab=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "sensor cabinet"[^}]*')
 check "the kernel's lm75 driver is read through hwmon" $(echo "$cab" | grep -q '"pass" : true' && echo "$cab" | grep -q 'temp1_input: 42.5 degC'; echo $?) "$(cat /sys/class/hwmon/*/name 2>/dev/null | tr '\n' ' ')$(echo $cab | cut -c1-120)"
+# Removed (delete_device unbinds the driver and its hwmon directory goes): a failure that says
+# why; bound again: found again.
+echo 0x4a > /sys/bus/i2c/devices/i2c-$BUS/delete_device
+gone=$(vigil selftest --board /bench-sensors.toml --json | tr -d '\n' | grep -o '"check" : "sensor cabinet"[^}]*')
+echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
+back=$(vigil selftest --board /bench-sensors.toml --json | tr -d '\n' | grep -o '"check" : "sensor cabinet"[^}]*')
+check "a removed hwmon device is a failure that says why, and is found again once bound" $(echo "$gone" | grep -q '"pass" : false' && echo "$gone" | grep -q 'no hwmon device named lm75' && echo "$back" | grep -q '"pass" : true'; echo $?) "$(echo $gone | cut -c1-100) / $(echo $back | cut -c1-60)"
 
 a=$(vigil i2c read --bus $BUS 0x53 0x00); b=$(i2cget -y $BUS 0x53 0x00)
 check "i2c read agrees with i2cget" $([ "$a" = "$b" ] && [ "$a" = 0xe5 ]; echo $?) "vigil $a, i2cget $b"
@@ -128,16 +135,6 @@ check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=
 vigil status --json > /tmp/status.json
 check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -A3 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -A3 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-100)"
 
-# The hwmon source in the agent: 42.5 °C while the lm75 is bound; a fault once it is removed
-# (delete_device unbinds the driver and its hwmon directory goes); good again when it is back.
-c=$(grep -A3 '"cabinet.temperature"' /tmp/status.json | tr -d ' \n')
-echo 0x4a > /sys/bus/i2c/devices/i2c-$BUS/delete_device
-ok=1; for i in $(seq 30); do vigil status --json 2>/dev/null | grep -A3 '"cabinet.temperature"' | grep -q comm_fault && { ok=0; break; }; sleep 0.1; done
-echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
-# (The guest's clock is not synchronised: a healthy value reads clock_unsynced.)
-back=1; for i in $(seq 100); do vigil status --json 2>/dev/null | grep -A3 '"cabinet.temperature"' | tr -d ' \n' | grep -q '"quality":"clock_unsynced","unit":"degC","value":42.5' && { back=0; break; }; sleep 0.1; done
-check "a hwmon source reads 42.5 °C, faults when its device is removed and heals when it is back" $(echo "$c" | grep -q '"quality":"clock_unsynced","unit":"degC","value":42.5' && [ $ok = 0 ] && [ $back = 0 ]; echo $?) "$c; removed → fault: $([ $ok = 0 ] && echo yes || echo no), back → good: $([ $back = 0 ] && echo yes || echo no)"
-
 # Trip 1: the e-stop chain opens (gpio-sim pull) → RUN_PERMIT drops.
 t0=$(now_ms); pull $ESTOP_FB pull-down
 while [ $(value $RUN_PERMIT) = 1 ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; done
@@ -166,7 +163,7 @@ i2cset -y $BUS 0x48 0x00 0x2a
 ok=1; wait_state waiting_for_reset 50 && ok=0
 press_reset
 for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
-check "the reset re-arms once the temperature is back" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+check "the reset re-arms once the temperature is back" $([ $ok = 0 ] && [ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT), $(vigil status --json | tr -d ' \n' | grep -o '"systemFaults":\[[^]]*\]')"
 
 # Trip 3: the tachometer pulsed far above max_rpm (120) from here: the channel is out of range
 # (never a smaller speed), and the overspeed rule trips.
@@ -226,8 +223,15 @@ check "SIGTERM stops cleanly with the output off" $([ "$before" = 1 ] && [ $code
 sed 's/^timeout_s = 20 /timeout_s = 3 /' /bench.toml > /tmp/wd.toml
 rm -f /tmp/vigil/control.sock
 vigil run --board /tmp/wd.toml > /tmp/agent3.log 2>&1 & agent=$!
-wait_state waiting_for_reset 300; press_reset
-for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+# A just-started agent under emulation may still count a deadline burst (a refused reset): press
+# again, as a technician would, up to five times.
+wait_state waiting_for_reset 300
+for attempt in 1 2 3 4 5; do
+  press_reset
+  for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
+  [ $(value $RUN_PERMIT) = 1 ] && break
+  sleep 1
+done
 before=$(heartbeat_levels 60)
 kill -STOP $agent
 sleep 0.1
