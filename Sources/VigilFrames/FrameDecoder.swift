@@ -298,14 +298,18 @@ func hex32(_ v: UInt32) -> String {
 
 extension FrameDecoder {
     /// Sets the historical flag of an encoded frame in place and recomputes its CRC (a frame
-    /// replayed from the spool after an outage). Returns false if `bytes` is not one whole frame.
+    /// replayed from the spool after an outage). Returns false, changing nothing, if `bytes` is not
+    /// one whole frame or its CRC does not check: re-signing a damaged frame would pass the damage
+    /// on as good.
     @discardableResult
     public static func markHistorical(_ bytes: inout [UInt8]) -> Bool {
         guard bytes.count >= FrameFormat.headerLength + FrameFormat.crcLength else { return false }
         let body = Int(bytes[4]) | Int(bytes[5]) << 8
         guard bytes.count == FrameFormat.headerLength + body + FrameFormat.crcLength else { return false }
-        bytes[3] |= 1
         let end = bytes.count - 4
+        let stored = UInt32(bytes[end]) | UInt32(bytes[end + 1]) << 8 | UInt32(bytes[end + 2]) << 16 | UInt32(bytes[end + 3]) << 24
+        guard bytes[0..<end].withUnsafeBytes({ CRC32C.checksum($0) }) == stored else { return false }
+        bytes[3] |= 1
         let crc = bytes[0..<end].withUnsafeBytes { CRC32C.checksum($0) }
         for i in 0..<4 { bytes[end + i] = UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i))) }
         return true

@@ -37,6 +37,17 @@ import VigilBase
         #expect(f.header.historical)
     }
 
+    /// Issue 18 (4): a frame damaged in the spool is not re-signed as good when marked historical.
+    @Test func aDamagedFrameIsNotReSignedWhenMarkedHistorical() throws {
+        var bytes = try Frame(header: Self.header(.event), body: .event(EventBody(kind: 1, reason: 0, rule: 0, channel: 1, value: 1, limit: 2))).encoded()
+        bytes[FrameFormat.headerLength + 2] ^= 0x40
+        let damaged = bytes
+        #expect(!FrameDecoder.markHistorical(&bytes))
+        #expect(bytes == damaged)
+        guard case .frame = FrameDecoder.decode(bytes) else { return }
+        Issue.record("a damaged frame decodes")
+    }
+
     /// Issue 7's size target: 12 scalar channels and 32 band energies in ≤ 140 bytes.
     @Test func snapshotOfTwelveChannelsAndThirtyTwoBandsFitsIn140Bytes() throws {
         let snapshot = SnapshotFixture.make()
