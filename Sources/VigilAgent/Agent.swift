@@ -154,6 +154,9 @@ struct NodeRun: BoardVisitor {
             if let s = spool?.statistics {
                 if s.pendingRecords > 0 { Log.info("spool \(profile.spool.directory): \(s.pendingRecords) frames from before wait for delivery") }
                 if s.tornRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.tornRecords) torn record(s) from a power loss skipped") }
+                if s.corruptRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.corruptRecords) damaged record(s) skipped (failed their CRC)") }
+                if !s.strayFiles.isEmpty { Log.warning("spool \(profile.spool.directory): not the spool's, left alone: \(s.strayFiles.joined(separator: ", "))") }
+                if let problem = s.cursorProblem { Log.warning("spool: \(problem)") }
             }
         } catch {
             Log.error("\(error); running without store-and-forward")

@@ -132,7 +132,8 @@ enum StatusText {
         let u = s.uplink
         out.append("uplink: \(u.transport) \(u.connected ? "connected" : "DISCONNECTED")\(u.lastError.map { " (\($0))" } ?? ""), frames built \(u.framesBuilt), delivered \(u.framesDelivered)")
         if let sp = u.spool {
-            out.append("spool: \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords)")
+            out.append("spool: \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords), damaged \(sp.corruptRecords), unsynced at an fsync error \(sp.unsyncedAtFsyncError)")
+            for problem in [sp.syncProblem, sp.cursorProblem].compactMap({ $0 }) { out.append("spool problem: \(problem)") }
         }
         if !s.recentEvents.isEmpty {
             out.append("recent events:")

@@ -37,32 +37,53 @@ public struct SpoolRecord: Sendable, Equatable {
     public var bytes: [UInt8]
 }
 
-/// What the spool holds and what it has lost.
+/// What the spool holds and what it has lost. Every way a frame that reached `append` can be lost
+/// has its own counter here.
 public struct SpoolStatistics: Sendable, Equatable, Codable {
     public var pendingRecords: Int
     public var pendingBytes: Int
     public var diskBytes: Int
+    /// Undelivered records evicted by policy (`max_bytes`, or a full disk), per lane.
     public var droppedData: Int
     public var droppedEvents: Int
-    /// Records found torn or corrupt at start-up (power loss in a write) and skipped.
+    /// Records found torn at the tail of the newest segment at start-up (a power loss in a write).
     public var tornRecords: Int
+    /// Records that failed their check (bad header or CRC) anywhere else, skipped, never replayed.
+    public var corruptRecords: Int
+    /// Records appended since the last good fsync when an fsync failed: not durable, so counted as
+    /// lost (they are still sent if the page cache kept them).
+    public var unsyncedAtFsyncError: Int
+    /// Names in the spool directory that are not the spool's; reported and left alone.
+    public var strayFiles: [String]
+    /// The cursor could not be read or written: why (nil when it is fine).
+    public var cursorProblem: String?
+    /// The last fsync that failed (nil once one succeeds again).
+    public var syncProblem: String?
     public var nextIndex: UInt64
     public var deliveredThrough: UInt64
 }
 
 /// Store-and-forward on disk: every frame is appended before it is sent, and delivered frames are
 /// forgotten only after the uplink confirmed them, so an outage, a crash or a power loss loses
-/// nothing that reached `append` (data since the last fsync excepted, see `fsyncInterval`).
+/// nothing that reached `append` (data since the last fsync excepted, see `fsyncInterval`), and
+/// whatever is lost is counted in `statistics`.
 ///
 /// Layout: `DIR/data-NNNNNNNN.seg`, `DIR/event-NNNNNNNN.seg` (segments of at most `segmentBytes`)
 /// and `DIR/cursor` (the index of the last delivered record, replaced atomically). A record is
-/// `u32 length | u32 CRC-32C(index ‖ payload) | u64 index | payload`, little-endian, written with
-/// one `write`. At start-up every segment is scanned; a record whose length or CRC is wrong ends
-/// its segment (a torn tail after power loss): the file is truncated there and the loss counted.
 ///
-/// Flash wear: data records are fsynced at most every `fsyncInterval`; events at once; the
-/// cursor at most once per `fsyncInterval`, so after a crash a few delivered frames may be sent
-/// again (at-least-once; the gateway de-duplicates by session and sequence).
+///     "VSR" | u8 version | u32 length | u64 index | u32 CRC-32C(bytes 0..<16 ‖ payload) | payload
+///
+/// little-endian, written with one `write`. The magic and version make a record header findable
+/// after damage: a record that fails its check is skipped and the scan resumes at the next offset
+/// where a whole record checks (which is where its own length would have led, if the length was
+/// intact, and never past a good record if it was not). Only a damaged tail of the newest segment
+/// (the one being written at a power loss) is truncated; damage elsewhere is skipped and counted.
+///
+/// Durability: a record is durable once its segment was fsynced and the segment's directory entry
+/// too (the directory is fsynced after a segment or the cursor is created, renamed or removed).
+/// Data records are fsynced at most every `fsyncInterval`; events at once; the cursor at most once
+/// per `fsyncInterval`, so after a crash a few delivered frames may be sent again (at-least-once;
+/// the gateway de-duplicates by session and sequence).
 public final class Spool {
     struct Segment {
         var id: UInt32
@@ -70,82 +91,126 @@ public final class Spool {
         var records: Int
         var firstIndex: UInt64
         var lastIndex: UInt64
+        /// Damaged regions: start offset → the offset of the next record that checks.
+        var skips: [Int: Int] = [:]
     }
 
-    static let recordHeader = 16
+    static let magic: [UInt8] = [0x56, 0x53, 0x52]  // "VSR"
+    static let version: UInt8 = 2
+    static let recordHeader = 20
+    /// No frame comes near this; a larger length field is damage, not a record.
+    public static let maximumPayload = 1 << 20
     public let directory: String
     public let maxBytes: Int
     public let segmentBytes: Int
     let fsyncIntervalNanoseconds: Int64
+    let fileSystem: any SpoolFileSystem
     private var lanes: [[Segment]] = [[], []]
-    private var writeFDs: [Int32] = [-1, -1]
-    private var unsynced: [Bool] = [false, false]
+    private var writeHandles: [Int32] = [-1, -1]
+    /// Records appended to each lane since its last good fsync.
+    private var unsyncedRecords: [Int] = [0, 0]
+    private var directoryDirty = false
     private var lastSync: Int64 = 0
     /// Where reading resumes in each lane: (segment position in `lanes[l]`, byte offset).
     private var readPosition: [(segment: Int, offset: Int)] = [(0, 0), (0, 0)]
     public private(set) var nextIndex: UInt64 = 1
     /// Every record with an index ≤ this was delivered.
     public private(set) var deliveredThrough: UInt64 = 0
+    /// Per lane: every record of the lane with an index ≤ this was evicted (eviction is oldest first).
+    public private(set) var evictedThrough: [UInt64] = [0, 0]
     private var cursorDirty = false
     private var cursorWritten: Int64 = 0
     public private(set) var droppedData = 0
     public private(set) var droppedEvents = 0
     public private(set) var tornRecords = 0
+    public private(set) var corruptRecords = 0
+    public private(set) var unsyncedAtFsyncError = 0
+    public private(set) var strayFiles: [String] = []
+    public private(set) var cursorProblem: String?
+    /// The last fsync failure, until an fsync succeeds again.
+    public private(set) var lastSyncError: String?
 
     /// Opens (creating if needed) the spool in `directory` and recovers what a crash left.
-    public init(directory: String, maxBytes: Int, segmentBytes: Int, fsyncIntervalMilliseconds: Int) throws(SpoolError) {
+    public init(directory: String, maxBytes: Int, segmentBytes: Int, fsyncIntervalMilliseconds: Int,
+                fileSystem: any SpoolFileSystem = POSIXFileSystem()) throws(SpoolError) {
         self.directory = directory
+        self.fileSystem = fileSystem
         self.maxBytes = max(maxBytes, 2 * segmentBytes)
         self.segmentBytes = max(segmentBytes, 4096)
         fsyncIntervalNanoseconds = Int64(max(0, fsyncIntervalMilliseconds)) * 1_000_000
-        try Self.makeDirectory(directory)
+        do { try fileSystem.makeDirectory(directory) } catch { throw SpoolError(path: directory, operation: "open", errno: error.code) }
         deliveredThrough = readCursor()
-        for lane in SpoolLane.allCases { try recover(lane) }
+        let names: [String]
+        do { names = try fileSystem.list(directory) } catch { throw SpoolError(path: directory, operation: "open", errno: error.code) }
+        var ids: [[UInt32]] = [[], []]
+        for name in names {
+            if name == "cursor" || name == "cursor.tmp" { continue }
+            if let (lane, id) = Self.parseSegmentName(name) { ids[lane.rawValue].append(id) } else { strayFiles.append(name) }
+        }
+        strayFiles.sort()
+        for lane in SpoolLane.allCases { try recover(lane, ids: ids[lane.rawValue].sorted()) }
         var top: UInt64 = deliveredThrough
         for l in lanes { for s in l where s.records > 0 { top = max(top, s.lastIndex) } }
         nextIndex = top + 1
         for lane in SpoolLane.allCases {
             discardDelivered(lane)
-            try positionReader(lane)
+            positionReader(lane)
         }
     }
 
     deinit {
-        for fd in writeFDs where fd >= 0 {
-            fsync(fd)
-            close(fd)
+        for h in writeHandles where h >= 0 {
+            try? fileSystem.sync(h)
+            fileSystem.close(h)
         }
+    }
+
+    /// `data-00000012.seg` → (.data, 12); nil for any other name.
+    static func parseSegmentName(_ name: String) -> (SpoolLane, UInt32)? {
+        for lane in SpoolLane.allCases {
+            let prefix = lane.prefix + "-"
+            guard name.hasPrefix(prefix), name.hasSuffix(".seg") else { continue }
+            let digits = name.dropFirst(prefix.count).dropLast(4)
+            guard digits.count == 8, digits.allSatisfy({ $0.isASCII && $0.isNumber }), let id = UInt32(digits) else { return nil }
+            return (lane, id)
+        }
+        return nil
     }
 
     // MARK: Writing
 
-    /// Appends one frame; returns its index. Events are on disk when this returns.
+    /// Appends one frame; returns its index once the record is in the spool (it then stays there
+    /// until acknowledged or evicted); events are also fsynced before this returns, and if that
+    /// fsync fails the failure is counted and kept in `lastSyncError`. A full disk
+    /// evicts by the same policy as `max_bytes` (oldest data first, events last) and tries again;
+    /// a frame that still cannot be stored is the caller's to count (the error says why).
     @discardableResult
     public func append(_ payload: [UInt8], lane: SpoolLane, now: Int64) throws(SpoolError) -> UInt64 {
+        guard payload.count <= Self.maximumPayload else {
+            throw SpoolError(path: directory, operation: "append (a \(payload.count)-byte frame is over the \(Self.maximumPayload)-byte record limit)", errno: EINVAL)
+        }
         let l = lane.rawValue
         let size = Self.recordHeader + payload.count
-        if lanes[l].isEmpty || lanes[l][lanes[l].count - 1].bytes + size > segmentBytes && lanes[l][lanes[l].count - 1].records > 0 {
-            try startSegment(lane)
-        }
-        let index = nextIndex
-        var record = [UInt8]()
-        record.reserveCapacity(size)
-        appendLE(UInt32(payload.count), &record)
-        appendLE(UInt32(0), &record)
-        appendLE(index, &record)
-        record.append(contentsOf: payload)
-        let crc = record[8...].withUnsafeBytes { CRC32C.checksum($0) }
-        record[4] = UInt8(crc & 0xFF); record[5] = UInt8(crc >> 8 & 0xFF); record[6] = UInt8(crc >> 16 & 0xFF); record[7] = UInt8(crc >> 24)
-        let fd = writeFDs[l]
-        let written = record.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        if written != size {
-            let e = written < 0 ? errno : ENOSPC
-            // Take back a partial record so the segment stays well-formed.
+        let record = Self.encodeRecord(payload, index: nextIndex)
+        while true {
+            if writeHandles[l] < 0 || lanes[l].isEmpty || lanes[l][lanes[l].count - 1].bytes + size > segmentBytes && lanes[l][lanes[l].count - 1].records > 0 {
+                try startSegment(lane)
+            }
             let s = lanes[l][lanes[l].count - 1]
-            _ = ftruncate(fd, off_t(s.bytes))
-            _ = lseek(fd, off_t(s.bytes), SEEK_SET)
+            let handle = writeHandles[l]
+            let result: Result<Int, FileSystemErrno> = record.withUnsafeBytes { bytes in
+                do throws(FileSystemErrno) { return .success(try fileSystem.append(handle, bytes)) } catch { return .failure(error) }
+            }
+            if case .success(let n) = result, n == size { break }
+            var e: Int32 = ENOSPC  // a short write is a full disk
+            if case .failure(let f) = result { e = f.code }
+            // Take back a partial record so the segment stays well-formed; if that fails too, the
+            // damaged tail is skipped at reading (its check fails) and the lane moves to a new segment.
+            if (try? fileSystem.truncate(writeHandles[l], to: s.bytes)) == nil { closeWriter(lane) }
+            if e == ENOSPC || e == EDQUOT, evictOldest() { continue }
             throw SpoolError(path: segmentPath(lane, s.id), operation: "write", errno: e)
         }
+        let index = nextIndex
         nextIndex += 1
         var s = lanes[l][lanes[l].count - 1]
         if s.records == 0 { s.firstIndex = index }
@@ -153,28 +218,60 @@ public final class Spool {
         s.records += 1
         s.bytes += size
         lanes[l][lanes[l].count - 1] = s
-        unsynced[l] = true
-        if lane == .events || now - lastSync >= fsyncIntervalNanoseconds { try sync(now: now) }
-        try evictIfFull()
+        unsyncedRecords[l] += 1
+        if lane == .events || now - lastSync >= fsyncIntervalNanoseconds {
+            // The record is in the spool from here on, so a failed fsync is not the caller's to
+            // retry (that would store the frame twice): it is counted and shown, not thrown.
+            do { try sync(now: now) } catch { lastSyncError = "\(error)" }
+        }
+        evictIfFull()
         return index
     }
 
-    /// fsyncs unsynced segments and the cursor (the clean-stop path calls this).
+    static func encodeRecord(_ payload: [UInt8], index: UInt64) -> [UInt8] {
+        var record = magic
+        record.reserveCapacity(recordHeader + payload.count)
+        record.append(version)
+        appendLE(UInt32(payload.count), &record)
+        appendLE(index, &record)
+        var crc = record.withUnsafeBytes { CRC32C.update(0xFFFF_FFFF, $0) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        appendLE((crc ^ 0xFFFF_FFFF), &record)
+        record.append(contentsOf: payload)
+        return record
+    }
+
+    /// fsyncs unsynced segments, the directory and the cursor (the clean-stop path calls this).
+    /// After a failed fsync nothing written since the last good one is taken as durable: those
+    /// records are counted in `unsyncedAtFsyncError`, and the lane continues in a new segment (a
+    /// later fsync of the same file may report success for pages the kernel already dropped).
     public func sync(now: Int64) throws(SpoolError) {
-        for l in 0..<2 where unsynced[l] && writeFDs[l] >= 0 {
-            if fsync(writeFDs[l]) != 0 {
-                throw SpoolError(path: segmentPath(SpoolLane(rawValue: l)!, lanes[l].last?.id ?? 0), operation: "fsync", errno: errno)
+        var failure: SpoolError?
+        for lane in SpoolLane.allCases where unsyncedRecords[lane.rawValue] > 0 && writeHandles[lane.rawValue] >= 0 {
+            let l = lane.rawValue
+            do { try fileSystem.sync(writeHandles[l]) } catch {
+                failure = failure ?? SpoolError(path: segmentPath(lane, lanes[l].last?.id ?? 0), operation: "fsync", errno: error.code)
+                unsyncedAtFsyncError += unsyncedRecords[l]
+                closeWriter(lane)
             }
-            unsynced[l] = false
+            unsyncedRecords[l] = 0
         }
+        if directoryDirty {
+            do { try fileSystem.syncDirectory(directory); directoryDirty = false } catch {
+                failure = failure ?? SpoolError(path: directory, operation: "fsync", errno: error.code)
+            }
+        }
+        if let failure { throw failure }
         lastSync = now
+        lastSyncError = nil
         if cursorDirty { try writeCursor(); cursorWritten = now }
     }
 
     // MARK: Reading and delivery
 
     /// The oldest undelivered records, in index order, up to `limit`. Reading does not consume:
-    /// call `acknowledge(through:)` once the uplink confirmed them.
+    /// call `acknowledge(through:)` once the uplink confirmed them. Every record is checked
+    /// (header, bounds, CRC) before it is returned; a damaged one is counted and skipped.
     public func pending(limit: Int) -> [SpoolRecord] {
         var candidates: [SpoolRecord] = []
         for lane in SpoolLane.allCases {
@@ -196,7 +293,7 @@ public final class Spool {
         cursorDirty = true
         for lane in SpoolLane.allCases {
             discardDelivered(lane)
-            try positionReader(lane)
+            positionReader(lane)
         }
         if now - cursorWritten >= fsyncIntervalNanoseconds { try writeCursor(); cursorWritten = now }
     }
@@ -215,7 +312,8 @@ public final class Spool {
             }
         }
         return SpoolStatistics(pendingRecords: records, pendingBytes: bytes, diskBytes: disk, droppedData: droppedData, droppedEvents: droppedEvents,
-                               tornRecords: tornRecords, nextIndex: nextIndex, deliveredThrough: deliveredThrough)
+                               tornRecords: tornRecords, corruptRecords: corruptRecords, unsyncedAtFsyncError: unsyncedAtFsyncError,
+                               strayFiles: strayFiles, cursorProblem: cursorProblem, syncProblem: lastSyncError, nextIndex: nextIndex, deliveredThrough: deliveredThrough)
     }
 
     /// True when nothing waits for delivery.
@@ -228,178 +326,258 @@ public final class Spool {
         return "\(directory)/\(lane.prefix)-\(String(repeating: "0", count: max(0, 8 - digits.count)))\(digits).seg"
     }
 
+    private func closeWriter(_ lane: SpoolLane) {
+        let l = lane.rawValue
+        if writeHandles[l] >= 0 { fileSystem.close(writeHandles[l]) }
+        writeHandles[l] = -1
+    }
+
     private func startSegment(_ lane: SpoolLane) throws(SpoolError) {
         let l = lane.rawValue
-        if writeFDs[l] >= 0 {
-            if unsynced[l] { fsync(writeFDs[l]); unsynced[l] = false }
-            close(writeFDs[l])
-            writeFDs[l] = -1
+        if writeHandles[l] >= 0 {
+            if unsyncedRecords[l] > 0 {
+                do { try fileSystem.sync(writeHandles[l]) } catch { unsyncedAtFsyncError += unsyncedRecords[l] }
+                unsyncedRecords[l] = 0
+            }
+            closeWriter(lane)
         }
         let id = (lanes[l].last?.id ?? 0) + 1
         let path = segmentPath(lane, id)
-        let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o640)
-        if fd < 0 { throw SpoolError(path: path, operation: "create", errno: errno) }
-        writeFDs[l] = fd
+        do { writeHandles[l] = try fileSystem.openForAppend(path, create: true, truncate: true) } catch {
+            throw SpoolError(path: path, operation: "create", errno: error.code)
+        }
+        directoryDirty = true
         lanes[l].append(Segment(id: id, bytes: 0, records: 0, firstIndex: 0, lastIndex: 0))
     }
 
-    private func evictIfFull() throws(SpoolError) {
-        while lanes.reduce(0, { $0 + $1.reduce(0) { $0 + $1.bytes } }) > maxBytes {
-            // Oldest data first; events only when no data is left to drop.
-            let lane: SpoolLane = lanes[0].contains(where: { $0.records > 0 }) ? .data : .events
-            let l = lane.rawValue
-            guard let victim = lanes[l].firstIndex(where: { $0.records > 0 }) else { return }
-            let s = lanes[l][victim]
-            if victim == lanes[l].count - 1 {
-                // The segment being written: continue in a fresh one first.
-                try startSegment(lane)
-            }
-            let lost = s.lastIndex <= deliveredThrough ? 0 :
-                s.firstIndex > deliveredThrough ? s.records : Int(s.lastIndex - deliveredThrough)
-            if lane == .data { droppedData += lost } else { droppedEvents += lost }
-            unlink(segmentPath(lane, s.id))
-            lanes[l].remove(at: victim)
-            try positionReader(lane, restart: true)
+    private var totalBytes: Int { lanes.reduce(0) { $0 + $1.reduce(0) { $0 + $1.bytes } } }
+
+    private func evictIfFull() {
+        while totalBytes > maxBytes {
+            if !evictOldest() { return }
         }
     }
 
-    /// Deletes segments (other than the one being written) whose records were all delivered.
+    /// Removes the oldest segment holding records (data first; events only when no data is left)
+    /// and counts what in it was undelivered. False when nothing is left to evict.
+    private func evictOldest() -> Bool {
+        let lane: SpoolLane = lanes[0].contains(where: { $0.records > 0 }) ? .data : .events
+        let l = lane.rawValue
+        guard let victim = lanes[l].firstIndex(where: { $0.records > 0 }) else { return false }
+        let s = lanes[l][victim]
+        if victim == lanes[l].count - 1 {
+            // The segment being written: the lane continues in a fresh one on its next append.
+            closeWriter(lane)
+        }
+        let lost = s.lastIndex <= deliveredThrough ? 0 :
+            s.firstIndex > deliveredThrough ? s.records : Int(s.lastIndex - deliveredThrough)
+        if lane == .data { droppedData += lost } else { droppedEvents += lost }
+        evictedThrough[l] = max(evictedThrough[l], s.lastIndex)
+        try? fileSystem.unlink(segmentPath(lane, s.id))
+        directoryDirty = true
+        if victim == lanes[l].count - 1 {
+            // Keep the id sequence: the next segment's id follows the evicted one's.
+            lanes[l][victim] = Segment(id: s.id, bytes: 0, records: 0, firstIndex: 0, lastIndex: 0)
+        } else {
+            lanes[l].remove(at: victim)
+        }
+        positionReader(lane)
+        return true
+    }
+
+    /// Deletes segments (other than the newest) whose records were all delivered.
     private func discardDelivered(_ lane: SpoolLane) {
         let l = lane.rawValue
         while lanes[l].count > 1, lanes[l][0].records == 0 || lanes[l][0].lastIndex <= deliveredThrough {
-            unlink(segmentPath(lane, lanes[l][0].id))
+            try? fileSystem.unlink(segmentPath(lane, lanes[l][0].id))
+            directoryDirty = true
             lanes[l].removeFirst()
         }
     }
 
     /// Moves the reader of `lane` to its first undelivered record.
-    private func positionReader(_ lane: SpoolLane, restart: Bool = true) throws(SpoolError) {
-        let l = lane.rawValue
+    private func positionReader(_ lane: SpoolLane) {
         var position = (segment: 0, offset: 0)
         while let (record, next) = readRecord(lane, at: position), record.index <= deliveredThrough {
             position = next
         }
-        readPosition[l] = position
+        readPosition[lane.rawValue] = position
     }
 
-    /// The record at `position` and the position after it, following segment boundaries.
+    /// Checks the record at `offset` of an open segment of `limit` valid bytes: its header, that it
+    /// fits, and its CRC. Returns the index and payload, or nil if it does not check. Nothing is
+    /// allocated for a length before it is known to fit.
+    func checkedRecord(_ handle: Int32, at offset: Int, limit: Int) -> (UInt64, [UInt8])? {
+        guard offset + Self.recordHeader <= limit else { return nil }
+        var header = [UInt8](repeating: 0, count: Self.recordHeader)
+        guard header.withUnsafeMutableBytes({ fileSystem.readFully(handle, into: $0, at: offset) }) else { return nil }
+        guard header[0] == Self.magic[0], header[1] == Self.magic[1], header[2] == Self.magic[2], header[3] == Self.version else { return nil }
+        let length = Int(readLE32(header, 4))
+        guard length <= Self.maximumPayload, offset + Self.recordHeader + length <= limit else { return nil }
+        var payload = [UInt8](repeating: 0, count: length)
+        guard payload.withUnsafeMutableBytes({ fileSystem.readFully(handle, into: $0, at: offset + Self.recordHeader) }) else { return nil }
+        var crc = header[0..<16].withUnsafeBytes { CRC32C.update(0xFFFF_FFFF, $0) }
+        crc = payload.withUnsafeBytes { CRC32C.update(crc, $0) }
+        guard (crc ^ 0xFFFF_FFFF) == readLE32(header, 16) else { return nil }
+        return (readLE64(header, 8), payload)
+    }
+
+    /// The offset of the next record that checks after damage at `offset`, or `limit`; and how many
+    /// record headers (magic and version) the damaged stretch held, at least 1: the records lost.
+    func resynchronise(_ handle: Int32, from offset: Int, limit: Int) -> (next: Int, lost: Int) {
+        guard limit > offset + 1 else { return (limit, 1) }
+        var bytes = [UInt8](repeating: 0, count: limit - offset)
+        let readable = bytes.withUnsafeMutableBytes { fileSystem.readFully(handle, into: $0, at: offset) }
+        guard readable else { return (limit, 1) }
+        var headers = 1
+        var at = 1
+        while at + 3 < bytes.count {
+            if bytes[at] == Self.magic[0] && bytes[at + 1] == Self.magic[1] && bytes[at + 2] == Self.magic[2] && bytes[at + 3] == Self.version {
+                if checkedRecord(handle, at: offset + at, limit: limit) != nil { return (offset + at, headers) }
+                headers += 1
+            }
+            at += 1
+        }
+        return (limit, headers)
+    }
+
+    /// The record at `position` and the position after it, following segment boundaries and
+    /// skipping damage (a record damaged since start-up is counted when first met).
     private func readRecord(_ lane: SpoolLane, at position: (segment: Int, offset: Int)) -> (SpoolRecord, (segment: Int, offset: Int))? {
         let l = lane.rawValue
         var p = position
-        while p.segment < lanes[l].count && p.offset >= lanes[l][p.segment].bytes {
-            p = (p.segment + 1, 0)
+        var openHandle: (segment: Int, handle: Int32)?
+        defer { if let o = openHandle { fileSystem.close(o.handle) } }
+        while true {
+            while p.segment < lanes[l].count {
+                if let skip = lanes[l][p.segment].skips[p.offset] { p.offset = skip; continue }
+                if p.offset >= lanes[l][p.segment].bytes { p = (p.segment + 1, 0); continue }
+                break
+            }
+            guard p.segment < lanes[l].count else { return nil }
+            let s = lanes[l][p.segment]
+            if openHandle?.segment != p.segment {
+                if let o = openHandle { fileSystem.close(o.handle) }
+                openHandle = nil
+                guard let h = try? fileSystem.openForReading(segmentPath(lane, s.id)) else { p = (p.segment + 1, 0); continue }
+                openHandle = (p.segment, h)
+            }
+            let handle = openHandle!.handle
+            if let (index, payload) = checkedRecord(handle, at: p.offset, limit: s.bytes) {
+                return (SpoolRecord(index: index, lane: lane, bytes: payload), (p.segment, p.offset + Self.recordHeader + payload.count))
+            }
+            let (next, lost) = resynchronise(handle, from: p.offset, limit: s.bytes)
+            corruptRecords += lost
+            lanes[l][p.segment].skips[p.offset] = next
         }
-        guard p.segment < lanes[l].count else { return nil }
-        let s = lanes[l][p.segment]
-        let path = segmentPath(lane, s.id)
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return nil }
-        defer { close(fd) }
-        var header = [UInt8](repeating: 0, count: Self.recordHeader)
-        guard preadFully(fd, &header, at: p.offset) else { return nil }
-        let length = Int(readLE32(header, 0))
-        let index = readLE64(header, 8)
-        var payload = [UInt8](repeating: 0, count: length)
-        guard p.offset + Self.recordHeader + length <= s.bytes, preadFully(fd, &payload, at: p.offset + Self.recordHeader) else { return nil }
-        return (SpoolRecord(index: index, lane: lane, bytes: payload), (p.segment, p.offset + Self.recordHeader + length))
     }
 
-    /// Scans every segment of `lane`, truncating a torn tail, and opens the newest for appending.
-    private func recover(_ lane: SpoolLane) throws(SpoolError) {
+    /// Scans every segment of `lane` (ids ascending): counts, skips damage, truncates a torn tail of
+    /// the newest, and opens the newest for appending.
+    private func recover(_ lane: SpoolLane, ids: [UInt32]) throws(SpoolError) {
         let l = lane.rawValue
-        var ids: [UInt32] = []
-        guard let dir = opendir(directory) else { throw SpoolError(path: directory, operation: "open", errno: errno) }
-        while let entry = readdir(dir) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            let prefix = lane.prefix + "-"
-            if name.hasPrefix(prefix) && name.hasSuffix(".seg"), let id = UInt32(name.dropFirst(prefix.count).dropLast(4)) { ids.append(id) }
-        }
-        closedir(dir)
-        ids.sort()
-        for id in ids {
+        for (position, id) in ids.enumerated() {
+            let newest = position == ids.count - 1
             let path = segmentPath(lane, id)
-            let fd = open(path, O_RDWR | O_CLOEXEC)
-            if fd < 0 { throw SpoolError(path: path, operation: "open", errno: errno) }
-            var st = stat()
-            fstat(fd, &st)
-            var segment = Segment(id: id, bytes: 0, records: 0, firstIndex: 0, lastIndex: 0)
-            var header = [UInt8](repeating: 0, count: Self.recordHeader)
-            let size = Int(st.st_size)
-            while segment.bytes + Self.recordHeader <= size, preadFully(fd, &header, at: segment.bytes) {
-                let length = Int(readLE32(header, 0))
-                guard length <= 1 << 20, segment.bytes + Self.recordHeader + length <= size else { break }
-                var body = [UInt8](repeating: 0, count: 8 + length)
-                guard preadFully(fd, &body, at: segment.bytes + 8) else { break }
-                guard body.withUnsafeBytes({ CRC32C.checksum($0) }) == readLE32(header, 4) else { break }
-                let index = readLE64(header, 8)
-                if segment.records == 0 { segment.firstIndex = index }
-                segment.lastIndex = index
-                segment.records += 1
-                segment.bytes += Self.recordHeader + length
+            let handle: Int32
+            let size: Int
+            do {
+                handle = try fileSystem.openForReading(path)
+                size = try fileSystem.size(handle)
+            } catch { throw SpoolError(path: path, operation: "open", errno: error.code) }
+            defer { fileSystem.close(handle) }
+            var segment = Segment(id: id, bytes: size, records: 0, firstIndex: 0, lastIndex: 0)
+            var offset = 0
+            var tornTail: (start: Int, lost: Int)?
+            while offset < size {
+                if let (index, payload) = checkedRecord(handle, at: offset, limit: size) {
+                    if segment.records == 0 { segment.firstIndex = index }
+                    segment.firstIndex = min(segment.firstIndex, index)
+                    segment.lastIndex = max(segment.lastIndex, index)
+                    segment.records += 1
+                    offset += Self.recordHeader + payload.count
+                    continue
+                }
+                let (next, lost) = resynchronise(handle, from: offset, limit: size)
+                if next == size && newest {
+                    tornTail = (offset, lost)
+                } else {
+                    corruptRecords += lost
+                    segment.skips[offset] = next
+                }
+                offset = next
             }
-            if segment.bytes < size {
-                // A torn or corrupt tail: never replay it as a frame.
-                tornRecords += 1
-                if ftruncate(fd, off_t(segment.bytes)) != 0 { close(fd); throw SpoolError(path: path, operation: "truncate", errno: errno) }
-                fsync(fd)
+            if let torn = tornTail {
+                // The newest segment was being written: a power loss tore its last write. Cut it
+                // off so appending continues on a well-formed end.
+                tornRecords += torn.lost
+                do {
+                    let w = try fileSystem.openForAppend(path, create: false, truncate: false)
+                    defer { fileSystem.close(w) }
+                    try fileSystem.truncate(w, to: torn.start)
+                    try fileSystem.sync(w)
+                } catch { throw SpoolError(path: path, operation: "truncate", errno: error.code) }
+                segment.bytes = torn.start
             }
-            close(fd)
             lanes[l].append(segment)
         }
-        if let last = lanes[l].last {
+        if let last = lanes[l].last, last.skips.isEmpty {
             let path = segmentPath(lane, last.id)
-            let fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC)
-            if fd < 0 { throw SpoolError(path: path, operation: "open", errno: errno) }
-            writeFDs[l] = fd
+            do { writeHandles[l] = try fileSystem.openForAppend(path, create: false, truncate: false) } catch {
+                throw SpoolError(path: path, operation: "open", errno: error.code)
+            }
         }
+        // A newest segment with damage inside is left as it is; appending starts a new one.
     }
 
     private func readCursor() -> UInt64 {
-        let fd = open("\(directory)/cursor", O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
+        let path = "\(directory)/cursor"
+        let handle: Int32
+        do { handle = try fileSystem.openForReading(path) } catch {
+            if error.code != ENOENT { cursorProblem = "cannot read \(path): \(String(cString: strerror(error.code))); every spooled frame is sent again" }
+            return 0
+        }
+        defer { fileSystem.close(handle) }
         var b = [UInt8](repeating: 0, count: 12)
-        guard preadFully(fd, &b, at: 0) else { return 0 }
+        let whole = b.withUnsafeMutableBytes { fileSystem.readFully(handle, into: $0, at: 0) }
         let value = readLE64(b, 0)
-        let crc = Array(b[0..<8]).withUnsafeBytes { CRC32C.checksum($0) }
-        return crc == readLE32(b, 8) ? value : 0
+        let crc = b[0..<8].withUnsafeBytes { CRC32C.checksum($0) }
+        guard whole, crc == readLE32(b, 8) else {
+            cursorProblem = "\(path) is corrupt (\(whole ? "CRC mismatch" : "short")); every spooled frame is sent again"
+            return 0
+        }
+        return value
     }
 
+    /// Replaces the cursor: write a temporary file, fsync it (checked), rename, fsync the directory.
     private func writeCursor() throws(SpoolError) {
         var b: [UInt8] = []
         appendLE(deliveredThrough, &b)
         appendLE(b.withUnsafeBytes { CRC32C.checksum($0) }, &b)
-        let tmp = "\(directory)/cursor.tmp"
-        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o640)
-        if fd < 0 { throw SpoolError(path: tmp, operation: "create", errno: errno) }
-        let n = b.withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-        let e = errno
-        fsync(fd)
-        close(fd)
-        if n != b.count { throw SpoolError(path: tmp, operation: "write", errno: n < 0 ? e : ENOSPC) }
-        if rename(tmp, "\(directory)/cursor") != 0 { throw SpoolError(path: "\(directory)/cursor", operation: "rename", errno: errno) }
-        cursorDirty = false
-    }
-
-    static func makeDirectory(_ path: String) throws(SpoolError) {
-        var partial = path.hasPrefix("/") ? "" : "."
-        for component in path.split(separator: "/") {
-            partial += "/" + component
-            if mkdir(partial, 0o750) != 0 && errno != EEXIST { throw SpoolError(path: partial, operation: "mkdir", errno: errno) }
+        let tmp = "\(directory)/cursor.tmp", path = "\(directory)/cursor"
+        var step = "create", at = tmp
+        do throws(FileSystemErrno) {
+            let h = try fileSystem.openForAppend(tmp, create: true, truncate: true)
+            defer { fileSystem.close(h) }
+            step = "write"
+            let written: Result<Int, FileSystemErrno> = b.withUnsafeBytes { bytes in
+                do throws(FileSystemErrno) { return .success(try fileSystem.append(h, bytes)) } catch { return .failure(error) }
+            }
+            if try written.get() != b.count { throw FileSystemErrno(ENOSPC) }
+            step = "fsync"
+            try fileSystem.sync(h)
+            step = "rename"; at = path
+            try fileSystem.rename(tmp, path)
+            step = "fsync"; at = directory
+            try fileSystem.syncDirectory(directory)
+        } catch {
+            let e = SpoolError(path: at, operation: "\(step) (cursor)", errno: error.code)
+            cursorProblem = "\(e)"
+            throw e
         }
-        if access(path, W_OK) != 0 { throw SpoolError(path: path, operation: "open", errno: errno) }
+        cursorDirty = false
+        cursorProblem = nil
     }
-}
-
-private func preadFully(_ fd: Int32, _ buffer: inout [UInt8], at offset: Int) -> Bool {
-    var done = 0
-    while done < buffer.count {
-        let n = buffer.withUnsafeMutableBytes { pread(fd, $0.baseAddress! + done, $0.count - done, off_t(offset + done)) }
-        if n < 0 && errno == EINTR { continue }
-        if n <= 0 { return false }
-        done += n
-    }
-    return true
 }
 
 func appendLE<T: FixedWidthInteger>(_ v: T, _ out: inout [UInt8]) {

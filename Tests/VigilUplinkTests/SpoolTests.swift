@@ -57,7 +57,7 @@ import TestSupport
         // Power loss in the middle of the 11th write: a header and half a payload reached the disk.
         let path = "\(dir)/data-00000001.seg"
         let fd = open(path, O_WRONLY | O_APPEND)
-        var torn: [UInt8] = [40, 0, 0, 0, 0xAA, 0xBB, 0xCC, 0xDD, 11, 0, 0, 0, 0, 0, 0, 0] + payload(10).prefix(17)
+        var torn: [UInt8] = Array(Spool.encodeRecord(payload(10), index: 11).prefix(Spool.recordHeader + 17))
         _ = write(fd, &torn, torn.count)
         close(fd)
         let reopened = try Spool(directory: dir, maxBytes: 1 << 20, segmentBytes: 1 << 16, fsyncIntervalMilliseconds: 0)
