@@ -147,19 +147,26 @@ struct NodeRun: BoardVisitor {
         }
         if let watchdog { cycle.attach(watchdog: watchdog) }
 
-        var spool: Spool?
+        // One path for frames either way: the spool, or a bounded memory store when it cannot open
+        // (a root-owned segment from a `sudo vigil run`, a read-only directory): frames still
+        // flow, an outage is bridged up to the bound, and status and the log say what is at risk.
+        let store: any FrameStore
+        var storeFallback: String?
         do {
-            spool = try Spool(directory: profile.spool.directory, maxBytes: profile.spool.maxBytes, segmentBytes: profile.spool.segmentBytes,
+            let spool = try Spool(directory: profile.spool.directory, maxBytes: profile.spool.maxBytes, segmentBytes: profile.spool.segmentBytes,
                               fsyncIntervalMilliseconds: profile.spool.fsyncIntervalMilliseconds)
-            if let s = spool?.statistics {
-                if s.pendingRecords > 0 { Log.info("spool \(profile.spool.directory): \(s.pendingRecords) frames from before wait for delivery") }
-                if s.tornRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.tornRecords) torn record(s) from a power loss skipped") }
-                if s.corruptRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.corruptRecords) damaged record(s) skipped (failed their CRC)") }
-                if !s.strayFiles.isEmpty { Log.warning("spool \(profile.spool.directory): not the spool's, left alone: \(s.strayFiles.joined(separator: ", "))") }
-                if let problem = s.cursorProblem { Log.warning("spool: \(problem)") }
-            }
+            store = spool
+            let s = spool.statistics
+            if s.pendingRecords > 0 { Log.info("spool \(profile.spool.directory): \(s.pendingRecords) frames from before wait for delivery") }
+            if s.tornRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.tornRecords) torn record(s) from a power loss skipped") }
+            if s.corruptRecords > 0 { Log.warning("spool \(profile.spool.directory): \(s.corruptRecords) damaged record(s) skipped (failed their CRC)") }
+            if !s.strayFiles.isEmpty { Log.warning("spool \(profile.spool.directory): not the spool's, left alone: \(s.strayFiles.joined(separator: ", "))") }
+            if let problem = s.cursorProblem { Log.warning("spool: \(problem)") }
         } catch {
-            Log.error("\(error); running without store-and-forward")
+            let limit = min(profile.spool.maxBytes, MemoryFrameStore.fallbackBytes)
+            storeFallback = "\(error)"
+            store = MemoryFrameStore(maxBytes: limit)
+            Log.error("\(error); frames are kept in memory instead (at most \(limit) bytes): an outage longer than that, a stop or a crash loses them")
         }
         let uplink: (any Uplink)?
         do { uplink = try UplinkFactory.make(profile, board: board) } catch {
@@ -169,7 +176,7 @@ struct NodeRun: BoardVisitor {
         }
 
         let producer = FrameProducer(loaded: loaded, session: session, sessionStart: start.monotonic)
-        let uplinkWorker = UplinkWorker(loaded: loaded, producer: producer, uplink: uplink, spool: spool, updates: cycle.updates,
+        let uplinkWorker = UplinkWorker(loaded: loaded, producer: producer, uplink: uplink, store: store, storeFallback: storeFallback, updates: cycle.updates,
                                         events: cycle.events, spectra: cycle.spectra)
         let rt = profile.realtime
         let loop = PeriodicLoop(configuration: LoopConfiguration(

@@ -48,12 +48,14 @@ final class FrameProducer {
 
     /// The birth for a connection attempt. Its sequence number is only taken by
     /// `birthDelivered()`, so failed attempts leave no gaps in the session.
-    func birth(at stamp: Timestamp) -> Frame {
+    func birth(at stamp: Timestamp, losses: [LossCount] = []) -> Frame {
         let h = header(.birth, at: stamp, sequence: nextSequence)
         birthSequence = h.sequence
         // A new birth restarts report-by-exception: the gateway's view starts from it.
         for i in lastSentTime.indices { lastSentTime[i] = .min; lastRaw[i] = nil }
-        return Frame(header: h, body: .birth(birthBody))
+        var body = birthBody
+        body.losses = losses
+        return Frame(header: h, body: .birth(body))
     }
 
     /// The birth built last reached the gateway: its sequence number is used.

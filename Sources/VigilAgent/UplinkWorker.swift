@@ -21,14 +21,35 @@ public struct UplinkStatus: Sendable, Codable, Equatable {
     public var framesBuilt: Int
     public var framesDelivered: Int
     public var replayedHistorical: Int
+    /// Where frames wait for delivery: `spool DIR`, or `memory (…)` when the spool could not open.
+    public var store: String
+    /// Why frames are not on disk (the spool's error at start-up); nil while the spool is in use.
+    /// A stop or crash loses what the memory store holds.
+    public var storeFallback: String?
     public var spool: SpoolStatistics?
-    /// Frames kept in memory because the spool could not take them (disk full, I/O error).
+    /// Frames kept in memory because the store could not take them (disk full, I/O error).
     public var memoryBacklog: Int
     public var spoolError: String?
     /// Spool records that did not decode as frames (skipped, never sent).
     public var undecodableRecords: Int
+    /// Every other way a frame can be lost before the store, each counted (README, "What can be lost").
+    public var losses: UplinkLosses
     public var session: UInt32
     public var nextSequence: UInt32
+}
+
+/// Frames lost on the way from the loop to the store, by cause. The store's own losses (eviction,
+/// torn or damaged records, unsynced at an fsync error) are in ``SpoolStatistics``.
+public struct UplinkLosses: Sendable, Codable, Equatable {
+    /// Channel updates the loop could not hand over because the uplink thread fell behind (ring full).
+    public var droppedUpdates = 0
+    /// Interlock events likewise (the interlock itself acted on them; only the report is lost).
+    public var droppedEvents = 0
+    /// Frames that could not be encoded (a field over its wire limit).
+    public var encodeFailures = 0
+    /// Frames dropped from the full in-memory backlog (the store refused them for long).
+    public var backlogOverflow = 0
+    public init() {}
 }
 
 /// An interlock event as kept locally (the last 256) for `vigil status` and `vigil events`.
@@ -49,7 +70,7 @@ public struct EventRecord: Sendable, Codable, Equatable {
 final class UplinkWorker: @unchecked Sendable {
     let producer: FrameProducer
     let uplink: (any Uplink)?
-    let spool: Spool?
+    let store: any FrameStore
     let updates: SPSCRing<ChannelUpdate>
     let events: SPSCRing<InterlockEvent>
     let spectra: [SpectrumSlot]
@@ -69,21 +90,25 @@ final class UplinkWorker: @unchecked Sendable {
     static let maximumBackoffNanoseconds: Int64 = 30_000_000_000
     static let memoryBacklogLimit = 4096
 
-    init(loaded: LoadedProfile, producer: FrameProducer, uplink: (any Uplink)?, spool: Spool?,
+    private var losses = UplinkLosses()
+
+    /// `storeFallback` says why `store` is not the on-disk spool (shown in status), nil when it is.
+    init(loaded: LoadedProfile, producer: FrameProducer, uplink: (any Uplink)?, store: any FrameStore, storeFallback: String? = nil,
          updates: SPSCRing<ChannelUpdate>, events: SPSCRing<InterlockEvent>, spectra: [SpectrumSlot]) {
         self.loaded = loaded
         self.producer = producer
         // The session id differs per node and run: nodes that lost one broker together draw apart.
         backoff = ReconnectBackoff(maximumNanoseconds: Self.maximumBackoffNanoseconds, seed: UInt64(producer.session) | 1 << 40)
         self.uplink = uplink
-        self.spool = spool
+        self.store = store
         self.updates = updates
         self.events = events
         self.spectra = spectra
         lastSpectrumBlocks = Array(repeating: 0, count: spectra.count)
-        firstIndexOfRun = spool?.statistics.nextIndex ?? 0
+        firstIndexOfRun = store.statistics.nextIndex
         status = Mutex(UplinkStatus(transport: uplink?.description ?? "none", connected: false, lastError: nil, connects: 0, framesBuilt: 0,
-                                    framesDelivered: 0, replayedHistorical: 0, spool: spool?.statistics, memoryBacklog: 0, spoolError: nil, undecodableRecords: 0,
+                                    framesDelivered: 0, replayedHistorical: 0, store: store.description, storeFallback: storeFallback,
+                                    spool: store.statistics, memoryBacklog: 0, spoolError: nil, undecodableRecords: 0, losses: UplinkLosses(),
                                     session: producer.session, nextSequence: 0))
     }
 
@@ -103,10 +128,15 @@ final class UplinkWorker: @unchecked Sendable {
         let now = SystemClock.timestamp()
         collect(now)
         let deadline = now.monotonic.nanoseconds + Int64(flushSeconds * 1e9)
-        while let u = uplink, u.isConnected, !(spool?.isEmpty ?? true), SystemClock.timestamp().monotonic.nanoseconds < deadline {
+        while let u = uplink, u.isConnected, !store.isEmpty, SystemClock.timestamp().monotonic.nanoseconds < deadline {
             if !deliver(SystemClock.timestamp()) { break }
         }
-        try? spool?.sync(now: SystemClock.timestamp().monotonic.nanoseconds)
+        try? store.sync(now: SystemClock.timestamp().monotonic.nanoseconds)
+        // What only memory holds is lost now: say how much, never silently.
+        let inMemory = (store as? MemoryFrameStore)?.lostAtStop ?? 0
+        if inMemory + memoryBacklog.count > 0 {
+            Log.error("uplink: \(inMemory + memoryBacklog.count) undelivered frame(s) held only in memory are lost at this stop")
+        }
         if let u = uplink, u.isConnected {
             u.disconnect(death: producer.death(.cleanStop, at: SystemClock.timestamp()))
         }
@@ -121,7 +151,7 @@ final class UplinkWorker: @unchecked Sendable {
             if let u = uplink, u.isConnected {
                 if u.takeRebirthRequest() {
                     Log.info("uplink: rebirth requested by the gateway")
-                    if (try? u.send([producer.birth(at: now)])) == 1 { producer.birthDelivered() }
+                    if (try? u.send([producer.birth(at: now, losses: lossCounts())])) == 1 { producer.birthDelivered() }
                 }
                 var rounds = 0
                 while rounds < 8 && deliver(SystemClock.timestamp()) { rounds += 1 }
@@ -163,21 +193,23 @@ final class UplinkWorker: @unchecked Sendable {
             remember(e, now)
         }
         for (lane, frame) in frames {
-            guard let bytes = try? frame.encoded() else { continue }
+            guard let bytes = try? frame.encoded() else {
+                losses.encodeFailures += 1
+                continue
+            }
             status.withLock { $0.framesBuilt += 1 }
             store(lane, bytes, now)
         }
     }
 
     private func store(_ lane: SpoolLane, _ bytes: [UInt8], _ now: Timestamp) {
-        guard let spool else { return }
         // Older frames first: retry the memory backlog before the new one.
         while let (l, b) = memoryBacklog.first {
-            do { try spool.append(b, lane: l, now: now.monotonic.nanoseconds); memoryBacklog.removeFirst() } catch { break }
+            do { try store.append(b, lane: l, now: now.monotonic.nanoseconds); memoryBacklog.removeFirst() } catch { break }
         }
         do {
-            if !memoryBacklog.isEmpty { throw SpoolError(path: spool.directory, operation: "append", errno: 28) }
-            try spool.append(bytes, lane: lane, now: now.monotonic.nanoseconds)
+            if !memoryBacklog.isEmpty { throw SpoolError(path: store.description, operation: "append (older frames wait in memory)", errno: 28) }
+            try store.append(bytes, lane: lane, now: now.monotonic.nanoseconds)
             status.withLock { $0.spoolError = nil }
         } catch {
             let message = "\(error)"
@@ -189,6 +221,7 @@ final class UplinkWorker: @unchecked Sendable {
             if memoryBacklog.count >= Self.memoryBacklogLimit {
                 // Bounded: the same policy as the spool, data before events.
                 if let i = memoryBacklog.firstIndex(where: { $0.0 == .data }) { memoryBacklog.remove(at: i) } else { memoryBacklog.removeFirst() }
+                losses.backlogOverflow += 1
             }
             memoryBacklog.append((lane, bytes))
         }
@@ -223,11 +256,11 @@ final class UplinkWorker: @unchecked Sendable {
         }
         guard now.monotonic.nanoseconds >= nextAttempt else { return }
         do {
-            try u.connect(birth: producer.birth(at: now), death: producer.death(.connectionLost, at: now))
+            try u.connect(birth: producer.birth(at: now, losses: lossCounts()), death: producer.death(.connectionLost, at: now))
             producer.birthDelivered()
             // Frames from before this connection are replayed as historical; on the first connection
             // only those a previous run left in the spool are.
-            historicalBelow = status.withLock { $0.connects } == 0 ? firstIndexOfRun : (spool.map { $0.statistics.nextIndex } ?? 0)
+            historicalBelow = status.withLock { $0.connects } == 0 ? firstIndexOfRun : store.statistics.nextIndex
             backoff.connected()
             wasConnected = true
             let count = status.withLock { s -> Int in
@@ -252,8 +285,8 @@ final class UplinkWorker: @unchecked Sendable {
     /// Sends the next batch from the spool; true when the whole batch was delivered and more may wait.
     @discardableResult
     private func deliver(_ now: Timestamp) -> Bool {
-        guard let u = uplink, let spool else { return false }
-        let batch = spool.pending(limit: 32)
+        guard let u = uplink else { return false }
+        let batch = store.pending(limit: 32)
         guard !batch.isEmpty else { return false }
         var frames: [Frame] = []
         var records: [SpoolRecord] = []
@@ -264,7 +297,7 @@ final class UplinkWorker: @unchecked Sendable {
             guard case .frame(var frame, let length) = FrameDecoder.decode(r.bytes), length == r.bytes.count else {
                 Log.warning("spool record \(r.index) does not decode as a frame; skipped")
                 status.withLock { $0.undecodableRecords += 1 }
-                if frames.isEmpty { try? spool.acknowledge(through: r.index, now: now.monotonic.nanoseconds) }
+                if frames.isEmpty { try? store.acknowledge(through: r.index, now: now.monotonic.nanoseconds) }
                 break
             }
             if r.index < historicalBelow {
@@ -277,7 +310,7 @@ final class UplinkWorker: @unchecked Sendable {
         guard !frames.isEmpty else { return true }
         do {
             let delivered = try u.send(frames)
-            if delivered > 0 { try? spool.acknowledge(through: records[delivered - 1].index, now: now.monotonic.nanoseconds) }
+            if delivered > 0 { try? store.acknowledge(through: records[delivered - 1].index, now: now.monotonic.nanoseconds) }
             status.withLock {
                 $0.framesDelivered += delivered
                 $0.replayedHistorical += min(historical, delivered)
@@ -291,12 +324,29 @@ final class UplinkWorker: @unchecked Sendable {
         }
     }
 
+    /// Every loss counter, for the birth: the gateway sees them without asking the node.
+    func lossCounts() -> [LossCount] {
+        let s = store.statistics
+        let undecodable = status.withLock { $0.undecodableRecords }
+        let counts: [(LossCause, Int)] = [
+            (.droppedUpdates, updates.droppedCount), (.droppedEvents, events.droppedCount), (.encodeFailures, losses.encodeFailures),
+            (.backlogOverflow, losses.backlogOverflow), (.evictedData, s.droppedData), (.evictedEvents, s.droppedEvents),
+            (.tornRecords, s.tornRecords), (.damagedRecords, s.corruptRecords), (.unsyncedAtFsyncError, s.unsyncedAtFsyncError),
+            (.undecodableRecords, undecodable), (.memoryStoreOnly, store is MemoryFrameStore ? 1 : 0),
+        ]
+        return counts.map { LossCount($0.0, UInt64(max(0, $0.1))) }
+    }
+
     private func publishStatus() {
-        let stats = spool?.statistics
+        let stats = store.statistics
         let connected = uplink?.isConnected ?? false
         let backlog = memoryBacklog.count
         let next = producer.nextSequence
+        losses.droppedUpdates = updates.droppedCount
+        losses.droppedEvents = events.droppedCount
+        let losses = losses
         status.withLock {
+            $0.losses = losses
             $0.spool = stats
             $0.connected = connected
             $0.memoryBacklog = backlog

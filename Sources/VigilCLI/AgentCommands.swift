@@ -131,8 +131,13 @@ enum StatusText {
         out.append("loop: \(l.periodMicroseconds) µs, \(l.scheduler), lateness p50 \(l.latenessP50Microseconds) µs p99 \(l.latenessP99Microseconds) µs max \(l.latenessMaxMicroseconds) µs, overruns \(l.overruns), cycles \(l.cycles)")
         let u = s.uplink
         out.append("uplink: \(u.transport) \(u.connected ? "connected" : "DISCONNECTED")\(u.lastError.map { " (\($0))" } ?? ""), frames built \(u.framesBuilt), delivered \(u.framesDelivered)")
+        if let why = u.storeFallback {
+            out.append("store: \(u.store.uppercased()) — the spool could not open: \(why)")
+        }
+        let lost = u.losses
+        out.append("lost before the store: updates \(lost.droppedUpdates), event reports \(lost.droppedEvents), unencodable \(lost.encodeFailures), backlog overflow \(lost.backlogOverflow) (memory backlog \(u.memoryBacklog))")
         if let sp = u.spool {
-            out.append("spool: \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords), damaged \(sp.corruptRecords), unsynced at an fsync error \(sp.unsyncedAtFsyncError)")
+            out.append("\(u.storeFallback == nil ? "spool" : "memory store"): \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords), damaged \(sp.corruptRecords), unsynced at an fsync error \(sp.unsyncedAtFsyncError)")
             for problem in [sp.syncProblem, sp.cursorProblem].compactMap({ $0 }) { out.append("spool problem: \(problem)") }
         }
         if !s.recentEvents.isEmpty {

@@ -102,13 +102,49 @@ public struct BirthBody: Sendable, Equatable {
     /// SHA-256 of the profile file (32 bytes).
     public var profileHash: [UInt8]
     public var channels: [ChannelInfo]
+    /// What the node lost since it started, by cause (docs/frame-format.md §4.1, tag 6): a
+    /// gateway sees losses at every birth without asking the node.
+    public var losses: [LossCount]
 
-    public init(firmware: String, asset: String, profileName: String, profileHash: [UInt8], channels: [ChannelInfo]) {
+    public init(firmware: String, asset: String, profileName: String, profileHash: [UInt8], channels: [ChannelInfo], losses: [LossCount] = []) {
         self.firmware = firmware
         self.asset = asset
         self.profileName = profileName
         self.profileHash = profileHash
         self.channels = channels
+        self.losses = losses
+    }
+}
+
+/// Causes of lost frames a birth reports. Codes are wire values (docs/frame-format.md §4.1).
+public enum LossCause: UInt8, Sendable, CaseIterable {
+    case droppedUpdates = 1, droppedEvents, encodeFailures, backlogOverflow, evictedData, evictedEvents, tornRecords, damagedRecords,
+         unsyncedAtFsyncError, undecodableRecords, memoryStoreOnly
+    /// The name in JSON and `vigil status`.
+    public var name: String {
+        switch self {
+        case .droppedUpdates: return "dropped_updates"
+        case .droppedEvents: return "dropped_events"
+        case .encodeFailures: return "encode_failures"
+        case .backlogOverflow: return "backlog_overflow"
+        case .evictedData: return "evicted_data"
+        case .evictedEvents: return "evicted_events"
+        case .tornRecords: return "torn_records"
+        case .damagedRecords: return "damaged_records"
+        case .unsyncedAtFsyncError: return "unsynced_at_fsync_error"
+        case .undecodableRecords: return "undecodable_records"
+        case .memoryStoreOnly: return "memory_store_only"
+        }
+    }
+}
+
+/// One loss counter of a birth.
+public struct LossCount: Sendable, Equatable {
+    public var cause: LossCause
+    public var count: UInt64
+    public init(_ cause: LossCause, _ count: UInt64) {
+        self.cause = cause
+        self.count = count
     }
 }
 

@@ -136,6 +136,13 @@ public enum FrameDecoder {
                     }
                     birth.channels.append(ChannelInfo(id: Int(id), name: name, quantity: quantity, unit: unit, resolution: resolution,
                                                       updateIntervalMilliseconds: Int(clamping: interval), isSpectrum: flags & 1 != 0))
+                case BirthTag.losses:
+                    while field.remaining > 0 {
+                        let code = try field.byte("loss cause")
+                        let count = try field.varint("loss count")
+                        // A cause from a newer version is skipped, like an unknown field.
+                        if let cause = LossCause(rawValue: code) { birth.losses.append(LossCount(cause, count)) }
+                    }
                 default:
                     break  // a field from a newer version: skipped by design
                 }

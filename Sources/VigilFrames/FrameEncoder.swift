@@ -74,6 +74,14 @@ extension Frame {
                 appendString(c.name, &e)
                 field(BirthTag.channel, e)
             }
+            if !b.losses.isEmpty {
+                var e: [UInt8] = []
+                for l in b.losses {
+                    e.append(l.cause.rawValue)
+                    Varint.append(l.count, to: &e)
+                }
+                field(BirthTag.losses, e)
+            }
         case .data(let values):
             Varint.append(UInt64(values.count), to: &out)
             var previous = 0
@@ -128,6 +136,7 @@ enum BirthTag {
     static let profileName: UInt64 = 3
     static let profileHash: UInt64 = 4
     static let channel: UInt64 = 5
+    static let losses: UInt64 = 6
 }
 
 @inline(__always)

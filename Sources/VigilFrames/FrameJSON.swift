@@ -33,6 +33,11 @@ public enum FrameJSON {
                 list.append(e.text)
             }
             o.raw("channels", "[" + list.joined(separator: ",") + "]")
+            if !b.losses.isEmpty {
+                var losses = JSONObject()
+                for l in b.losses { losses.raw(l.cause.name, String(l.count)) }
+                o.raw("losses", losses.text)
+            }
         case .data(let values):
             var list: [String] = []
             for v in values {

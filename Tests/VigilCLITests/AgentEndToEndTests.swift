@@ -216,6 +216,37 @@ import VigilFrames
         print("OUTAGE frames=\(frames.count) unique=\(seqs.count) duplicates=\(tracker.duplicates) historical=\(frames.filter { $0.1.header.historical }.count)")
     }
 
+    /// A spool that cannot open (here a file where its directory should be; in the field a
+    /// root-owned segment or a read-only directory) leaves frames flowing through the bounded
+    /// memory store, and says so: in the log, in `vigil status` and in the birth's loss counters.
+    @Test func aSpoolThatCannotOpenFallsBackToMemoryAndDataStillFlows() throws {
+        let h = AgentHarness(name: "nospool", rampStartSeconds: 1000)
+        TestPaths.writeFile(h.spool, "not a directory\n")
+        let broker = try Mosquitto(directory: h.directory)
+        let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/#")
+        try h.start(broker: broker.uri)
+        #expect(try h.waitFor(seconds: 20) { $0.uplink.connected && $0.uplink.framesDelivered > 10 }, "no frames delivered without a spool")
+        let status = try h.status()
+        #expect(status.uplink.store.hasPrefix("memory"), "\(status.uplink.store)")
+        #expect(status.uplink.storeFallback?.contains(h.spool) == true, "\(String(describing: status.uplink.storeFallback))")
+        let text = try h.vigil(["status"])
+        #expect(text.stdout.contains("store: MEMORY"), "\(text.stdout)")
+        let stopped = h.stop()
+        #expect(stopped.status == 0)
+        #expect(stopped.stderr.contains("frames are kept in memory instead"), "\(stopped.stderr.suffix(1500))")
+        usleep(500_000)
+        _ = recorder.stop()
+        let (frames, invalid) = decodeAll(recorder.messages)
+        #expect(invalid.isEmpty, "\(invalid)")
+        #expect(frames.filter { $0.1.header.type == .data }.count > 5, "data frames: \(frames.filter { $0.1.header.type == .data }.count)")
+        let birth = frames.first { $0.1.header.type == .birth }
+        if case .birth(let b)? = birth?.1.body {
+            #expect(b.losses.contains(LossCount(.memoryStoreOnly, 1)), "\(b.losses)")
+        } else {
+            Issue.record("no birth frame")
+        }
+    }
+
     /// SIGKILL while frames are being spooled (no broker): on restart the spool is intact and the
     /// first session's frames are replayed in full.
     @Test func sigkillDuringSpoolWritesThenRestartReplaysEverything() throws {

@@ -71,7 +71,7 @@ enum RecordedRun {
         let spool = try Spool(directory: directory + "/spool", maxBytes: 16 << 20, segmentBytes: 1 << 20, fsyncIntervalMilliseconds: 1000)
         let start = clock.now
         let producer = FrameProducer(loaded: loaded, session: session, sessionStart: start)
-        let worker = UplinkWorker(loaded: loaded, producer: producer, uplink: nil, spool: spool,
+        let worker = UplinkWorker(loaded: loaded, producer: producer, uplink: nil, store: spool,
                                   updates: cycle.updates, events: cycle.events, spectra: cycle.spectra)
         func stamp() -> Timestamp {
             Timestamp(monotonic: clock.now, wallClock: WallClockTime(microsecondsSinceEpoch: SimulatedBoard.manualEpochMicroseconds + clock.now.nanoseconds / 1000),

@@ -87,14 +87,16 @@ import VigilBase
     }
 
     /// With a valid CRC, the body's own rules still apply: each problem is named with its offset.
+    /// A frame with a valid CRC around `body`, built by hand.
+    func frame(_ type: FrameType, _ body: [UInt8], minor: UInt8 = 0) -> [UInt8] {
+        var b: [UInt8] = [0x56, 0x10 | minor, type.rawValue, 0, UInt8(body.count & 0xFF), UInt8(body.count >> 8)]
+        b += [UInt8](repeating: 1, count: 18) + body
+        let crc = CRC32C.checksum(b)
+        for i in 0..<4 { b.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
+        return b
+    }
+
     @Test func bodyErrorsAreNamedWithTheirOffset() {
-        func frame(_ type: FrameType, _ body: [UInt8], minor: UInt8 = 0) -> [UInt8] {
-            var b: [UInt8] = [0x56, 0x10 | minor, type.rawValue, 0, UInt8(body.count & 0xFF), UInt8(body.count >> 8)]
-            b += [UInt8](repeating: 1, count: 18) + body
-            let crc = CRC32C.checksum(b)
-            for i in 0..<4 { b.append(UInt8(truncatingIfNeeded: crc >> (8 * UInt32(i)))) }
-            return b
-        }
         func reason(_ bytes: [UInt8]) -> FrameError.Reason? {
             if case .invalid(let e) = FrameDecoder.decode(bytes) { return e.reason }
             return nil
@@ -119,6 +121,26 @@ import VigilBase
             #expect(f.body == .birth(BirthBody(firmware: "A", asset: "", profileName: "", profileHash: [], channels: [])))
         } else {
             Issue.record("an unknown birth tag was not skipped")
+        }
+    }
+
+    /// The birth's loss counters (tag 6) round-trip, reach JSON by name, and a cause from a newer
+    /// version is skipped, not refused.
+    @Test func birthLossCountersRoundTripAndUnknownCausesAreSkipped() throws {
+        var frame = Self.birth
+        guard case .birth(var b) = frame.body else { Issue.record("not a birth"); return }
+        b.losses = [LossCount(.droppedUpdates, 3), LossCount(.evictedData, 300), LossCount(.memoryStoreOnly, 1)]
+        frame.body = .birth(b)
+        let bytes = try frame.encoded()
+        guard case .frame(let back, _) = FrameDecoder.decode(bytes) else { Issue.record("did not decode"); return }
+        #expect(back == frame)
+        let json = FrameJSON.line(back, channels: [:])
+        #expect(json.contains("\"losses\":{\"dropped_updates\":3,\"evicted_data\":300,\"memory_store_only\":1}"), "\(json)")
+        // Cause 200 is unknown here: skipped, the known one after it kept.
+        if case .frame(let f, _) = FrameDecoder.decode(self.frame(.birth, [1, 1, 0x41, 6, 5, 200, 7, 1, 0x81, 0x01])) {
+            #expect(f.body == .birth(BirthBody(firmware: "A", asset: "", profileName: "", profileHash: [], channels: [], losses: [LossCount(.droppedUpdates, 129)])))
+        } else {
+            Issue.record("a birth with an unknown loss cause was refused")
         }
     }
 

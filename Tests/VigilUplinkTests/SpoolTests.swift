@@ -106,3 +106,45 @@ import TestSupport
         }
     }
 }
+
+/// The fallback store when the spool cannot open: bounded, the spool's eviction policy, every
+/// eviction counted, and what a stop would lose said.
+@Suite struct MemoryFrameStoreTests {
+    @Test func boundedByBytesEvictingDataBeforeEventsAndCountingEach() throws {
+        let store = MemoryFrameStore(maxBytes: 1000)
+        var events: [UInt64] = []
+        for i in 0..<100 {
+            let lane: SpoolLane = i % 10 == 0 ? .events : .data
+            let index = try store.append([UInt8](repeating: UInt8(i), count: 50), lane: lane, now: 0)
+            if lane == .events { events.append(index) }
+        }
+        let s = store.statistics
+        #expect(s.pendingBytes <= 1000)
+        #expect(s.pendingRecords == 20)
+        // 100 appended, 20 held: 80 evicted, all of them data while data was there to evict.
+        #expect(s.droppedData == 80 && s.droppedEvents == 0, "\(s)")
+        let held = store.pending(limit: 100)
+        #expect(held.filter { $0.lane == .events }.map(\.index) == events)
+        #expect(held.map(\.index) == held.map(\.index).sorted())
+        #expect(store.lostAtStop == 20)
+        // Only events left to evict: the oldest event goes, counted.
+        let small = MemoryFrameStore(maxBytes: 100)
+        for _ in 0..<3 { try small.append([UInt8](repeating: 0, count: 50), lane: .events, now: 0) }
+        #expect(small.statistics.droppedEvents == 1)
+        #expect(small.pending(limit: 10).map(\.index) == [2, 3])
+    }
+
+    @Test func acknowledgedRecordsLeaveAndIndicesContinue() throws {
+        let store = MemoryFrameStore(maxBytes: 1 << 20, firstIndex: 41)
+        for i in 0..<10 { try store.append([UInt8(i)], lane: .data, now: 0) }
+        #expect(store.pending(limit: 3).map(\.index) == [41, 42, 43])
+        try store.acknowledge(through: 45, now: 0)
+        #expect(store.pending(limit: 100).map(\.index) == Array(46...50))
+        #expect(store.statistics.pendingBytes == 5)
+        try store.acknowledge(through: 1000, now: 0)
+        #expect(store.isEmpty && store.lostAtStop == 0)
+        #expect(try store.append([1], lane: .data, now: 0) == 51)
+        // A frame larger than the whole store is refused with a reason, not stored in part.
+        #expect(throws: SpoolError.self) { try MemoryFrameStore(maxBytes: 10).append([UInt8](repeating: 0, count: 11), lane: .data, now: 0) }
+    }
+}
