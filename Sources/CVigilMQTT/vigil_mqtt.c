@@ -68,6 +68,22 @@ static void on_failure5(void *ctx, MQTTAsync_failureData5 *d) {
     finish(ctx, d && d->code ? d->code : (d && d->reasonCode ? d->reasonCode : -1), text);
 }
 
+/* A SUBACK can refuse a subscription (MQTT 5 reason ≥ 0x80, MQTT 3.1.1 granted QoS 0x80) and Paho
+ * still calls the success callback: the refusal is a failure here. */
+static void on_subscribed(void *ctx, MQTTAsync_successData *d) {
+    if (d && d->alt.qos == 0x80) finish(ctx, -1, "the broker refused the subscription (SUBACK 0x80)");
+    else finish(ctx, 0, NULL);
+}
+static void on_subscribed5(void *ctx, MQTTAsync_successData5 *d) {
+    char text[256];
+    if (d && d->reasonCode >= 0x80) {
+        snprintf(text, sizeof text, "the broker refused the subscription (MQTT 5 reason %d: %s)", d->reasonCode, MQTTReasonCode_toString(d->reasonCode));
+        finish(ctx, d->reasonCode, text);
+    } else {
+        finish(ctx, 0, NULL);
+    }
+}
+
 static void note_delivery(vigil_mqtt *m, int token, int ok) {
     pthread_mutex_lock(&m->lock);
     if (ok) m->delivered[token % DELIVERY_SLOTS] = token;
@@ -253,8 +269,8 @@ int vigil_mqtt_wait(vigil_mqtt *m, int token, long timeout_ms) {
 int vigil_mqtt_subscribe(vigil_mqtt *m, const char *topic, int qos, long timeout_ms, char *err, size_t errlen) {
     MQTTAsync_responseOptions r = MQTTAsync_responseOptions_initializer;
     r.context = m;
-    if (m->version == 5) { r.onSuccess5 = on_success5; r.onFailure5 = on_failure5; }
-    else { r.onSuccess = on_success; r.onFailure = on_failure; }
+    if (m->version == 5) { r.onSuccess5 = on_subscribed5; r.onFailure5 = on_failure5; }
+    else { r.onSuccess = on_subscribed; r.onFailure = on_failure; }
     start_op(m);
     int rc = MQTTAsync_subscribe(m->client, topic, qos, &r);
     if (rc != MQTTASYNC_SUCCESS) {

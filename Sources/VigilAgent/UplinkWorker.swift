@@ -243,7 +243,7 @@ final class UplinkWorker: @unchecked Sendable {
         }
     }
 
-    private func maintainConnection(_ now: Timestamp) {
+    func maintainConnection(_ now: Timestamp) {
         guard let u = uplink else { return }
         if u.isConnected {
             wasConnected = true
@@ -271,6 +271,9 @@ final class UplinkWorker: @unchecked Sendable {
             }
             Log.info("uplink \(u.description): connected (\(count == 1 ? "first connection" : "reconnection \(count - 1)"))")
         } catch {
+            // A birth that may have reached the gateway keeps its sequence number: the next data
+            // frame must not carry it too (the gateway then sees a gap, which is honest).
+            if error.birthMayHaveBeenSent { producer.birthDelivered() }
             let message = error.message
             let changed = status.withLock { s -> Bool in
                 defer { s.lastError = message; s.connected = false }

@@ -40,11 +40,21 @@ public final class MQTTUplink: Uplink {
     public var description: String { "mqtt \(settings.connection.broker)" }
     public var isConnected: Bool { session?.isConnected ?? false }
 
+    /// Connected means: CONNACK, the rebirth subscription granted, and the birth's PUBACK. If any
+    /// of these fails the connection is closed (no frame ever flows on a connection whose birth
+    /// was not delivered) and the error says whether the birth may have reached the broker.
     public func connect(birth: Frame, death: Frame) throws(UplinkError) {
         session = nil
         let will = MQTTConnection.Will(topic: settings.topic(.death), payload: try death.wireBytes(), qos: 1)
-        session = try MQTTSession(settings.connection, will: will, subscriptions: [(settings.rebirthTopic, 1)])
-        _ = try send([birth])
+        let candidate = try MQTTSession(settings.connection, will: will, subscriptions: [(settings.rebirthTopic, 1)])
+        let message = MQTTSession.Message(topic: settings.topic(.birth), payload: try birth.wireBytes(), qos: 1)
+        do {
+            _ = try candidate.publish([message], deliveryTimeoutMilliseconds: settings.deliveryTimeoutMilliseconds)
+        } catch {
+            // `candidate` goes out of scope here and its deinit closes the connection.
+            throw UplinkError("\(error.message); the birth was not confirmed, so the connection is closed", birthMayHaveBeenSent: true)
+        }
+        session = candidate
     }
 
     public func send(_ frames: [Frame]) throws(UplinkError) -> Int {

@@ -3,7 +3,13 @@ import VigilFrames
 /// Why an uplink could not connect or send. The message is for a technician: what and where.
 public struct UplinkError: Error, Sendable, CustomStringConvertible {
     public var message: String
-    public init(_ message: String) { self.message = message }
+    /// A failed `connect` that got as far as publishing the birth: it may have reached the
+    /// gateway, so its sequence number is used up (a data frame must never carry it too).
+    public var birthMayHaveBeenSent = false
+    public init(_ message: String, birthMayHaveBeenSent: Bool = false) {
+        self.message = message
+        self.birthMayHaveBeenSent = birthMayHaveBeenSent
+    }
     public var description: String { message }
 }
 

@@ -58,6 +58,53 @@ import VigilFrames
 
     }
 
+    /// A connection whose birth was refused (mosquitto's ACL: PUBACK 0x87) after CONNACK is torn
+    /// down: no frame is sent on it, and the error says the birth may have reached the broker
+    /// (its sequence number is then used up, so a data frame never shares it).
+    @Test func aRefusedBirthLeavesNoConnection() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-acl")
+        defer { TestPaths.removeTree(dir) }
+        TestPaths.writeFile("\(dir)/acl", "topic deny vigil/site/node/birth\ntopic readwrite vigil/#\n")
+        chmod("\(dir)/acl", 0o644)
+        let broker = try Mosquitto(directory: dir, extra: ["acl_file \(dir)/acl"])
+        let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/#")
+        let uplink = MQTTUplink(settings(broker.uri))
+        do {
+            try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+            Issue.record("connected although the birth was refused")
+        } catch {
+            #expect(error.message.contains("127.0.0.1") && error.message.contains("birth"), "\(error.message)")
+            #expect(error.birthMayHaveBeenSent, "\(error.message)")
+        }
+        #expect(!uplink.isConnected)
+        #expect(throws: UplinkError.self) { _ = try uplink.send([Self.frame(.data, 1)]) }
+        usleep(300_000)
+        _ = recorder.stop()
+        #expect(!recorder.messages.contains { $0.topic.hasSuffix("/data") }, "data flowed on a half-failed connection")
+    }
+
+    /// A refused rebirth subscription (SUBACK 0x87 from a peer that refuses every subscription:
+    /// mosquitto's ACL grants them) fails the connect before the birth: nothing is published.
+    @Test func aRefusedSubscriptionLeavesNoConnectionAndNoBirth() throws {
+        let port = Mosquitto.freePort()
+        let peer = try ChildProcess("/usr/bin/python3", [TestPaths.repositoryRoot + "/Tests/Peers/refusing_broker.py", String(port)])
+        defer { peer.signal(SIGKILL); _ = peer.finish(timeoutSeconds: 5) }
+        let deadline = monotonicSeconds() + 10
+        while !peer.stdoutSoFar.contains("ready") && monotonicSeconds() < deadline { usleep(20_000) }
+        let uplink = MQTTUplink(settings("tcp://127.0.0.1:\(port)"))
+        do {
+            try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+            Issue.record("connected although the subscription was refused")
+        } catch {
+            #expect(error.message.contains("subscribe") && error.message.contains("refused"), "\(error.message)")
+            #expect(!error.birthMayHaveBeenSent)
+        }
+        #expect(!uplink.isConnected)
+        #expect(throws: UplinkError.self) { _ = try uplink.send([Self.frame(.data, 1)]) }
+        usleep(200_000)
+        #expect(!peer.stdoutSoFar.contains("PUBLISH"), "\(peer.stdoutSoFar)")
+    }
+
     @Test func anUnreachableBrokerIsAClearError() throws {
         let uplink = MQTTUplink(settings("tcp://127.0.0.1:\(Mosquitto.freePort())"))
         do {
