@@ -34,6 +34,11 @@ struct vigil_mqtt {
     /* delivered[token % DELIVERY_SLOTS] == token once the broker confirmed it; failed likewise. */
     int delivered[DELIVERY_SLOTS];
     int failed[DELIVERY_SLOTS];
+    /* QoS 0 publishes all carry Paho token 0 and complete (onSuccess once written to the socket,
+     * onFailure if dropped) in the order they were sent: the k-th sent gets facade token -k and
+     * waits for the k-th completion, whose result is qos0_result[(k - 1) % DELIVERY_SLOTS]. */
+    int qos0_sent, qos0_completed;
+    signed char qos0_result[DELIVERY_SLOTS];
 };
 
 /* Waits are timed on CLOCK_MONOTONIC (the condition variable is made with that clock): a wall
@@ -86,7 +91,10 @@ static void on_subscribed5(void *ctx, MQTTAsync_successData5 *d) {
 
 static void note_delivery(vigil_mqtt *m, int token, int ok) {
     pthread_mutex_lock(&m->lock);
-    if (ok) m->delivered[token % DELIVERY_SLOTS] = token;
+    if (token == 0) {  /* a QoS 0 message: message ids start at 1 */
+        m->qos0_result[m->qos0_completed % DELIVERY_SLOTS] = ok ? 1 : -1;
+        m->qos0_completed += 1;
+    } else if (ok) m->delivered[token % DELIVERY_SLOTS] = token;
     else m->failed[token % DELIVERY_SLOTS] = token;
     pthread_cond_broadcast(&m->changed);
     pthread_mutex_unlock(&m->lock);
@@ -246,8 +254,20 @@ int vigil_mqtt_publish(vigil_mqtt *m, const char *topic, const void *payload, in
     msg.payloadlen = length;
     msg.qos = qos;
     msg.retained = retained;
+    int k = 0;
+    if (qos == 0) {
+        /* Numbered before sending: its completion may come before sendMessage returns. */
+        pthread_mutex_lock(&m->lock);
+        k = ++m->qos0_sent;
+        pthread_mutex_unlock(&m->lock);
+    }
     int rc = MQTTAsync_sendMessage(m->client, topic, &msg, &r);
-    if (token) *token = r.token;
+    if (qos == 0 && rc != MQTTASYNC_SUCCESS) {
+        pthread_mutex_lock(&m->lock);
+        m->qos0_sent -= 1;  /* never queued, so it will not complete */
+        pthread_mutex_unlock(&m->lock);
+    }
+    if (token) *token = qos == 0 ? -k : r.token;
     return rc;
 }
 
@@ -255,11 +275,17 @@ int vigil_mqtt_wait(vigil_mqtt *m, int token, long timeout_ms) {
     /* Paho's own waitForCompletion polls every 100 ms; the callbacks answer at once. */
     struct timespec ts;
     deadline_after(&ts, timeout_ms);
-    int slot = token % DELIVERY_SLOTS, rc = MQTTASYNC_FAILURE;
+    int slot = token < 0 ? (-token - 1) % DELIVERY_SLOTS : token % DELIVERY_SLOTS, rc = MQTTASYNC_FAILURE;
     pthread_mutex_lock(&m->lock);
     for (;;) {
-        if (m->delivered[slot] == token) { rc = MQTTASYNC_SUCCESS; break; }
-        if (m->failed[slot] == token) break;
+        if (token < 0) {
+            if (m->qos0_completed >= -token) { rc = m->qos0_result[slot] > 0 ? MQTTASYNC_SUCCESS : MQTTASYNC_FAILURE; break; }
+        } else if (token == 0) {
+            break;  /* not a token this facade hands out */
+        } else {
+            if (m->delivered[slot] == token) { rc = MQTTASYNC_SUCCESS; break; }
+            if (m->failed[slot] == token) break;
+        }
         if (pthread_cond_timedwait(&m->changed, &m->lock, &ts) == ETIMEDOUT) break;
     }
     pthread_mutex_unlock(&m->lock);

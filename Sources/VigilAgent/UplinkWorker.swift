@@ -49,6 +49,9 @@ public struct UplinkLosses: Sendable, Codable, Equatable {
     public var encodeFailures = 0
     /// Frames dropped from the full in-memory backlog (the store refused them for long).
     public var backlogOverflow = 0
+    /// `data_qos = 0` frames written to the socket shortly before a lost connection: possibly
+    /// lost with it (QoS 0 has no acknowledgement; the store forgot them once written).
+    public var qos0PossiblyLost = 0
     public init() {}
 }
 
@@ -336,6 +339,7 @@ final class UplinkWorker: @unchecked Sendable {
             (.backlogOverflow, losses.backlogOverflow), (.evictedData, s.droppedData), (.evictedEvents, s.droppedEvents),
             (.tornRecords, s.tornRecords), (.damagedRecords, s.corruptRecords), (.unsyncedAtFsyncError, s.unsyncedAtFsyncError),
             (.undecodableRecords, undecodable), (.memoryStoreOnly, store is MemoryFrameStore ? 1 : 0),
+            (.qos0PossiblyLost, uplink?.possiblyLostAtDisconnect ?? 0),
         ]
         return counts.map { LossCount($0.0, UInt64(max(0, $0.1))) }
     }
@@ -347,6 +351,7 @@ final class UplinkWorker: @unchecked Sendable {
         let next = producer.nextSequence
         losses.droppedUpdates = updates.droppedCount
         losses.droppedEvents = events.droppedCount
+        losses.qos0PossiblyLost = uplink?.possiblyLostAtDisconnect ?? 0
         let losses = losses
         status.withLock {
             $0.losses = losses

@@ -135,7 +135,7 @@ enum StatusText {
             out.append("store: \(u.store.uppercased()) — the spool could not open: \(why)")
         }
         let lost = u.losses
-        out.append("lost before the store: updates \(lost.droppedUpdates), event reports \(lost.droppedEvents), unencodable \(lost.encodeFailures), backlog overflow \(lost.backlogOverflow) (memory backlog \(u.memoryBacklog))")
+        out.append("lost before the store: updates \(lost.droppedUpdates), event reports \(lost.droppedEvents), unencodable \(lost.encodeFailures), backlog overflow \(lost.backlogOverflow) (memory backlog \(u.memoryBacklog)), QoS 0 possibly lost \(lost.qos0PossiblyLost)")
         if let sp = u.spool {
             out.append("\(u.storeFallback == nil ? "spool" : "memory store"): \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords), damaged \(sp.corruptRecords), unsynced at an fsync error \(sp.unsyncedAtFsyncError)")
             for problem in [sp.syncProblem, sp.cursorProblem].compactMap({ $0 }) { out.append("spool problem: \(problem)") }

@@ -119,7 +119,7 @@ public struct BirthBody: Sendable, Equatable {
 /// Causes of lost frames a birth reports. Codes are wire values (docs/frame-format.md §4.1).
 public enum LossCause: UInt8, Sendable, CaseIterable {
     case droppedUpdates = 1, droppedEvents, encodeFailures, backlogOverflow, evictedData, evictedEvents, tornRecords, damagedRecords,
-         unsyncedAtFsyncError, undecodableRecords, memoryStoreOnly
+         unsyncedAtFsyncError, undecodableRecords, memoryStoreOnly, qos0PossiblyLost
     /// The name in JSON and `vigil status`.
     public var name: String {
         switch self {
@@ -134,6 +134,7 @@ public enum LossCause: UInt8, Sendable, CaseIterable {
         case .unsyncedAtFsyncError: return "unsynced_at_fsync_error"
         case .undecodableRecords: return "undecodable_records"
         case .memoryStoreOnly: return "memory_store_only"
+        case .qos0PossiblyLost: return "qos0_possibly_lost"
         }
     }
 }

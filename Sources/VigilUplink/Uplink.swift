@@ -33,6 +33,13 @@ public protocol Uplink: AnyObject {
     func disconnect(death: Frame?)
     /// True once after the gateway asked for a new birth (MQTT `…/cmd/rebirth`).
     func takeRebirthRequest() -> Bool
+    /// Frames confirmed without an acknowledgement from the far end (MQTT QoS 0: written to the
+    /// socket) shortly before a connection was lost, so possibly lost with it; summed over the run.
+    var possiblyLostAtDisconnect: Int { get }
+}
+
+extension Uplink {
+    public var possiblyLostAtDisconnect: Int { 0 }
 }
 
 extension Frame {

@@ -105,6 +105,65 @@ import VigilFrames
         #expect(!peer.stdoutSoFar.contains("PUBLISH"), "\(peer.stdoutSoFar)")
     }
 
+    /// `data_qos = 0` confirms a frame once it is written to the socket, never before: with the
+    /// broker frozen (SIGSTOP) the socket buffers fill and confirmations stop, and every frame
+    /// that was confirmed reaches the broker once it runs again, even though the client is gone
+    /// by then. (Paho gives every QoS 0 publish token 0; taking that as "delivered" confirmed
+    /// frames still queued in the client, which the closed client then lost.)
+    @Test func qos0ConfirmsOnlyWhatTheSocketTook() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-qos0")
+        defer { TestPaths.removeTree(dir) }
+        let broker = try Mosquitto(directory: dir)
+        let recorder = try MQTTRecorder(port: broker.port, topic: "vigil/q0")
+        var session: MQTTSession? = try MQTTSession(MQTTConnection(broker: broker.uri, clientID: "vigil-qos0-\(getpid())", version: 5, keepAliveSeconds: 60))
+        // Large messages, so that the client's own queue (Paho keeps up to 100) holds more than
+        // loopback's socket buffers (a few MB each way).
+        let payload = [UInt8](repeating: 0x5A, count: 256_000)
+        broker.process?.signal(SIGSTOP)
+        var confirmed = 0, offered = 0
+        for _ in 0..<16 {  // up to 64 MB
+            let batch = (0..<16).map { _ in MQTTSession.Message(topic: "vigil/q0", payload: payload, qos: 0) }
+            offered += batch.count
+            let n = (try? session!.publish(batch, deliveryTimeoutMilliseconds: 300)) ?? 0
+            confirmed += n
+            if n < batch.count { break }
+        }
+        session = nil  // the client goes; what it had only queued is lost with it
+        broker.process?.signal(SIGCONT)
+        usleep(2_000_000)
+        let received = recorder.messages.count
+        _ = recorder.stop()
+        print("MQTT qos0 frozen_broker offered=\(offered) confirmed=\(confirmed) received=\(received)")
+        #expect(confirmed < offered, "every QoS 0 message was confirmed while the broker was frozen")
+        #expect(received >= confirmed, "\(confirmed) confirmed but only \(received) reached the broker")
+    }
+
+    /// QoS 0 frames written shortly before the connection was lost are counted as possibly lost
+    /// (nothing acknowledged them); a clean disconnect counts none.
+    @Test func qos0FramesBeforeALostConnectionAreCounted() throws {
+        let dir = TestPaths.makeTemporaryDirectory("mqtt-qos0-lost")
+        defer { TestPaths.removeTree(dir) }
+        let broker = try Mosquitto(directory: dir)
+        var s = settings(broker.uri)
+        s.dataQoS = 0
+        let uplink = MQTTUplink(s)
+        try uplink.connect(birth: Self.frame(.birth, 0), death: Self.frame(.death, 0))
+        #expect(try uplink.send((1...20).map { Self.frame(.data, UInt32($0)) }) == 20)
+        uplink.disconnect(death: Self.frame(.death, 21))
+        #expect(uplink.possiblyLostAtDisconnect == 0)
+        try uplink.connect(birth: Self.frame(.birth, 22), death: Self.frame(.death, 22))
+        #expect(try uplink.send((23...32).map { Self.frame(.data, UInt32($0)) }) == 10)
+        // An event (QoS 1) confirmed after them proves the connection carried them.
+        #expect(try uplink.send([Self.frame(.event, 33)]) == 1)
+        #expect(try uplink.send((34...40).map { Self.frame(.data, UInt32($0)) }) == 7)
+        broker.stop(kill: true)
+        let deadline = monotonicSeconds() + 10
+        while uplink.isConnected && monotonicSeconds() < deadline { usleep(20_000) }
+        #expect(!uplink.isConnected)
+        #expect(throws: UplinkError.self) { try uplink.connect(birth: Self.frame(.birth, 41), death: Self.frame(.death, 41)) }
+        #expect(uplink.possiblyLostAtDisconnect == 7)
+    }
+
     @Test func anUnreachableBrokerIsAClearError() throws {
         let uplink = MQTTUplink(settings("tcp://127.0.0.1:\(Mosquitto.freePort())"))
         do {

@@ -32,7 +32,8 @@ int vigil_mqtt_connect(vigil_mqtt *m, const vigil_mqtt_options *o, char *err, si
 int vigil_mqtt_is_connected(vigil_mqtt *m);
 /* Sends without waiting; *token identifies the delivery for vigil_mqtt_wait. */
 int vigil_mqtt_publish(vigil_mqtt *m, const char *topic, const void *payload, int length, int qos, int retained, int *token);
-/* 0 when the delivery with `token` completed (PUBACK for QoS 1) within timeout_ms. */
+/* 0 when the delivery with `token` completed within timeout_ms: PUBACK for QoS 1; for QoS 0,
+ * the message written to the socket (not proof the broker got it: a half-open connection loses it). */
 int vigil_mqtt_wait(vigil_mqtt *m, int token, long timeout_ms);
 int vigil_mqtt_subscribe(vigil_mqtt *m, const char *topic, int qos, long timeout_ms, char *err, size_t errlen);
 /* Copies the next received message; returns its payload length, 0 on timeout, -1 if the payload did not fit. */
