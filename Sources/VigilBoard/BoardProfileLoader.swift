@@ -66,6 +66,12 @@ public enum BoardProfileLoader {
         if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) {
             throw fail("is empty; a profile needs at least schema, [board] and [asset] (see Boards/simulator.toml)")
         }
+        // TOMLKit hands strings over as C strings: an escaped NUL would silently cut a value short
+        // (a topic prefix, a device path), so it is refused here with its line.
+        for (i, l) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
+        where l.contains("\\u0000") || l.contains("\\U00000000") {
+            throw fail("contains an escaped NUL character (\\u0000), which no profile value may hold", line: i + 1)
+        }
         let locator = TOMLKeyLocator(text: text)
         if let problem = locator.parserTrap {
             throw fail("is not valid TOML: \(problem.message)", line: problem.line, column: problem.column)
@@ -90,7 +96,8 @@ public enum BoardProfileLoader {
         func fail(_ message: String) -> ProfileErrors {
             ProfileErrors([ProfileDiagnostic(file: path, line: nil, key: nil, message: message)])
         }
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer forever.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 {
             let e = errno
             switch e {
@@ -103,6 +110,17 @@ public enum BoardProfileLoader {
         var st = stat()
         if fstat(fd, &st) != 0 { throw fail("cannot be read: \(String(cString: strerror(errno)))") }
         if (st.st_mode & S_IFMT) == S_IFDIR { throw fail("is a directory; expected a .toml file (e.g. Boards/simulator.toml)") }
+        if (st.st_mode & S_IFMT) != S_IFREG {
+            let kind: String
+            switch st.st_mode & S_IFMT {
+            case S_IFIFO: kind = "a FIFO (named pipe)"
+            case S_IFCHR: kind = "a character device"
+            case S_IFBLK: kind = "a block device"
+            case S_IFSOCK: kind = "a socket"
+            default: kind = "not a regular file"
+            }
+            throw fail("is \(kind); a profile must be a regular file (copy it to one, e.g. /etc/vigil/board.toml)")
+        }
         if st.st_size > maximumSize {
             throw fail("is \(st.st_size) bytes; profiles are limited to \(maximumSize) bytes (1 MiB)")
         }

@@ -715,6 +715,17 @@ struct ProfileParser {
                 dataQoS: m.int("data_qos", range: 0...1, expected: "0 or 1") ?? 1,
                 caFile: m.string("ca_file"), certificateFile: m.string("cert_file"), keyFile: m.string("key_file"),
                 usernameFile: m.string("username_file"), passwordFile: m.string("password_file"))
+            if let prefix = m.string("topic_prefix") {
+                // MQTT 3.1.1 §4.7: `+` and `#` are wildcards, never part of a topic name; NUL is
+                // forbidden in any MQTT string (§1.5.3); `$` topics are the broker's own (§4.7.2).
+                if let bad = prefix.unicodeScalars.first(where: { $0 == "+" || $0 == "#" || $0 == "\u{0}" }) {
+                    m.error("topic_prefix", "contains \(bad == "\u{0}" ? "a NUL character" : "'\(bad)'"), which MQTT does not allow in a topic name (+ and # are wildcards)")
+                } else if prefix.isEmpty || prefix.hasPrefix("/") || prefix.hasSuffix("/") {
+                    m.error("topic_prefix", "is \"\(prefix)\"; expected topic levels such as \"vigil\" or \"plant/vigil\", without a leading or trailing /")
+                } else if prefix.hasPrefix("$") {
+                    m.error("topic_prefix", "starts with $; those topics belong to the broker ($SYS)")
+                }
+            }
             if (mqtt.certificateFile == nil) != (mqtt.keyFile == nil) {
                 m.error(mqtt.certificateFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
             }

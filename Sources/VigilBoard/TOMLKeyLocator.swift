@@ -114,7 +114,9 @@ struct TOMLKeyLocator: Sendable {
         }
 
         mutating func run() {
-            while true {
+            // Once the text is known to be refused, locating more keys is wasted (and on a 1 MiB
+            // line of brackets, slow): the loader reports the trap and stops.
+            while parserTrap == nil {
                 skipTrivia()
                 guard let c = peek else { return }
                 if c == "[" {
@@ -250,8 +252,18 @@ struct TOMLKeyLocator: Sendable {
             }
         }
 
-        mutating func parseValue(_ path: ProfileKeyPath) {
-            guard let c = peek else { return }
+        /// Deeper nesting is refused before recursing further: the scanner recurses once per level
+        /// and a 1 MiB profile of `[` would overflow the stack. toml++ refuses past the same depth.
+        static let maximumDepth = 256
+
+        mutating func parseValue(_ path: ProfileKeyPath, depth: Int = 0) {
+            guard parserTrap == nil, let c = peek else { return }
+            if depth >= Self.maximumDepth && (c == "[" || c == "{") {
+                if parserTrap == nil {
+                    parserTrap = TOMLSyntaxError(message: "values nested deeper than \(Self.maximumDepth) levels", line: line, column: column)
+                }
+                return
+            }
             switch c {
             case "{":
                 advance()
@@ -268,8 +280,8 @@ struct TOMLKeyLocator: Sendable {
                     var p = path
                     for k in keys { p = p.appending(k); record(p, at: keyLine) }
                     let before = pos
-                    parseValue(p)
-                    if pos == before { return }
+                    parseValue(p, depth: depth + 1)
+                    if pos == before || parserTrap != nil { return }
                 }
             case "[":
                 advance()
@@ -291,10 +303,10 @@ struct TOMLKeyLocator: Sendable {
                     let p = path.appending(index: index)
                     record(p, at: line)
                     let before = pos
-                    parseValue(p)
+                    parseValue(p, depth: depth + 1)
                     // Malformed input (a stray `}` or an unterminated string) can leave the
                     // scanner where it was; give up on this array rather than spin.
-                    if pos == before { return }
+                    if pos == before || parserTrap != nil { return }
                     index += 1
                 }
             case "\"", "'":

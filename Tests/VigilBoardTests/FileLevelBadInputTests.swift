@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Testing
 import TestSupport
 @testable import VigilBoard
@@ -61,6 +64,36 @@ import TestSupport
         do { _ = try BoardProfileLoader.load(path: "/tmp") } catch {
             #expect(error.diagnostics.first?.message.contains("is a directory") == true)
         }
+    }
+
+    /// Issue 18 (14): a profile path that is a FIFO is refused at once (reading it would wait
+    /// for a writer forever), as is a character device.
+    @Test(.timeLimit(.minutes(1))) func aFIFOOrDeviceIsNotAProfile() throws {
+        let dir = TestPaths.makeTemporaryDirectory()
+        defer { TestPaths.removeTree(dir) }
+        let fifo = dir + "/board.toml"
+        #expect(mkfifo(fifo, 0o644) == 0)
+        for (path, kind) in [(fifo, "FIFO"), ("/dev/null", "character device")] {
+            do {
+                _ = try BoardProfileLoader.load(path: path)
+                Issue.record("\(path) was loaded")
+            } catch {
+                #expect(error.diagnostics.first?.message.contains(kind) == true, "\(error.diagnostics)")
+                #expect(error.diagnostics.first?.message.contains("regular file") == true)
+            }
+        }
+    }
+
+    /// Issue 18 (14): nesting as deep as the size limit allows is a located error, not a stack
+    /// overflow in the key locator (which runs before the TOML parser's own depth limit).
+    @Test(arguments: ["[", "{a = "])
+    func deepNestingIsALocatedError(opener: String) {
+        let count = (BoardProfileLoader.maximumSize - 16) / opener.utf8.count
+        let text = "a = " + String(repeating: opener, count: count) + "\n"
+        let d = diagnostics(for: Array(text.utf8))
+        #expect(d.count == 1)
+        #expect(d.first?.line == 1)
+        #expect(d.first?.message.contains("nested") == true, "\(d)")
     }
 
     /// toml++ asserts (aborting the process) on these; each must come back as a located error.

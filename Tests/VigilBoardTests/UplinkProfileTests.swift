@@ -27,4 +27,22 @@ import VigilBoard
         #expect(loaded.profile.uplink.mqtt?.clientID == "vigil-\(asset.site)-\(asset.node)")
         #expect(MQTTSpec.defaultClientID(site: "plant-a", node: "n1") != MQTTSpec.defaultClientID(site: "plant-b", node: "n1"))
     }
+
+    /// Issue 18 (14): a topic prefix must be a topic name: no wildcards, no NUL, not the broker's `$`.
+    @Test(arguments: ["plant/+", "vigil/#", "$SYS/vigil", "/vigil", "vigil/", ""])
+    func aTopicPrefixThatIsNoTopicNameIsRefused(prefix: String) throws {
+        guard case .failure(let e) = load("broker = \"ssl://gw:8883\"\ntopic_prefix = \"\(prefix)\"\n") else { Issue.record("accepted \(prefix)"); return }
+        #expect(e.diagnostics.contains { $0.key == "uplink.mqtt.topic_prefix" && $0.line != nil }, "\(e.diagnostics)")
+    }
+
+    /// An escaped NUL would reach the parser's C strings and cut the value short: refused, with its line.
+    @Test func anEscapedNULIsRefusedWithItsLine() throws {
+        guard case .failure(let e) = load("broker = \"ssl://gw:8883\"\ntopic_prefix = \"vi\\u0000gil\"\n") else { Issue.record("accepted"); return }
+        #expect(e.diagnostics.contains { $0.message.contains("NUL") && $0.line != nil }, "\(e.diagnostics)")
+    }
+
+    @Test func aMultiLevelTopicPrefixIsAccepted() throws {
+        let loaded = try load("broker = \"ssl://gw:8883\"\ntopic_prefix = \"plant-7/vigil\"\n").get()
+        #expect(loaded.profile.uplink.mqtt?.topicPrefix == "plant-7/vigil")
+    }
 }
