@@ -154,11 +154,23 @@ int vigil_sleep_until_monotonic_ns(int64_t deadline_ns) {
     return clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
 }
 
-int vigil_peer_credentials(int fd, uint32_t *uid, int32_t *pid) {
+int vigil_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid) {
     struct ucred cred;
     socklen_t length = sizeof cred;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &length) != 0) return -1;
     *uid = (uint32_t)cred.uid;
+    *gid = (uint32_t)cred.gid;
     *pid = (int32_t)cred.pid;
     return 0;
+}
+
+#ifndef SO_PEERGROUPS
+#define SO_PEERGROUPS 59
+#endif
+
+int vigil_peer_groups(int fd, uint32_t *groups, int capacity) {
+    socklen_t length = (socklen_t)(capacity * sizeof(gid_t));
+    gid_t *list = (gid_t *)groups;
+    if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, list, &length) != 0) return -1;
+    return (int)(length / sizeof(gid_t));
 }

@@ -26,6 +26,8 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
     let start: Timestamp
     /// `chip:line` of every line the interlock and the sensors hold.
     let ownedLines: Set<String>
+    /// Who may read and who may act; the system's groups as they were at start.
+    var access = ControlAccess.system()
     /// Lines set by `vigil gpio set` through the agent, held until it exits (as gpioset does),
     /// with the level last set.
     private var heldLines: [String: (line: Board.Chip.Output, level: Int)] = [:]
@@ -59,9 +61,20 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
         ownedLines = owned
     }
 
-    func handle(_ line: String, from peer: PeerCredentials = PeerCredentials(uid: getuid(), pid: getpid())) -> String {
+    func handle(_ line: String, from peer: PeerCredentials = .current) -> String {
         guard let request = try? ControlJSON.decode(ControlRequest.self, line) else {
             return fail(2, "malformed request: expected one JSON object with a \"command\" key")
+        }
+        let need = ControlAccess.need(request.command)
+        let refusal = access.refusal(need, peer)
+        if need == .act || refusal != nil {
+            // Every action is on record with who asked, allowed or not.
+            let what = "control: uid \(peer.uid) pid \(peer.pid): \(request.command)\(request.rule.map { " rule \($0)" } ?? "")\(request.line.map { " line \($0)" } ?? "")"
+            if let refusal {
+                Log.warning("\(what) refused: \(refusal)")
+                return fail(4, refusal)
+            }
+            Log.notice(what)
         }
         switch request.command {
         case "ping": return ok(["pong": "vigil \(AgentVersion.string)"])

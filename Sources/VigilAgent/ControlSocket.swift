@@ -5,6 +5,7 @@ import Musl
 #endif
 import CVigilSys
 import Synchronization
+import VigilBase
 import VigilLoop
 
 /// Why the control socket could not be reached or served.
@@ -86,31 +87,113 @@ final class ControlServer: @unchecked Sendable {
         }
     }
 
+    /// At most this many clients at once; one more is told so and closed.
+    static let maximumClients = 16
+    /// A request line longer than this is refused (and the connection closed).
+    static let maximumRequestBytes = 65_536
+    /// From accept to the last byte of the answer: a client that sends a byte a second, or does
+    /// not read its answer, is dropped after this and never holds up the others.
+    static let requestDeadlineNanoseconds: Int64 = 5_000_000_000
+
+    private struct Client {
+        var fd: Int32
+        var peer: PeerCredentials
+        var input: [UInt8] = []
+        var output: [UInt8] = []
+        var written = 0
+        var answered = false
+        var deadline: Int64
+    }
+
+    /// One thread, every client non-blocking in one poll set: requests are read as they arrive,
+    /// answered as soon as they are whole, and each client has its own deadline.
     private func serve() {
+        var clients: [Client] = []
         while !stopFlag.load(ordering: .acquiring) {
-            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            guard poll(&p, 1, 200) > 0 else { continue }
-            let c = accept(fd, nil, nil)
-            guard c >= 0 else { continue }
-            var tv = timeval(tv_sec: 2, tv_usec: 0)
-            setsockopt(c, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            setsockopt(c, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
-            var peer = PeerCredentials(uid: UInt32.max, pid: -1)
-            if vigil_peer_credentials(c, &peer.uid, &peer.pid) != 0 { peer = PeerCredentials(uid: UInt32.max, pid: -1) }
-            if let line = readLine(c) {
-                let answer = handler(line, peer) + "\n"
-                writeAll(c, Array(answer.utf8))
+            var fds = [pollfd(fd: fd, events: Int16(POLLIN), revents: 0)]
+            for c in clients { fds.append(pollfd(fd: c.fd, events: Int16(c.answered ? POLLOUT : POLLIN), revents: 0)) }
+            _ = poll(&fds, nfds_t(fds.count), 200)
+            for (i, p) in fds.enumerated().dropFirst() where p.revents != 0 {
+                service(&clients[i - 1])
             }
+            let now = SystemClock.timestamp().monotonic.nanoseconds
+            if fds[0].revents & Int16(POLLIN) != 0 { acceptClient(&clients, now: now) }
+            clients.removeAll { c in
+                let done = c.fd < 0 || (c.answered && c.written >= c.output.count) || now > c.deadline
+                if done && c.fd >= 0 { close(c.fd) }
+                return done
+            }
+        }
+        for c in clients where c.fd >= 0 { close(c.fd) }
+    }
+
+    private func acceptClient(_ clients: inout [Client], now: Int64) {
+        let c = accept(fd, nil, nil)
+        guard c >= 0 else { return }
+        _ = fcntl(c, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(c, F_SETFL, fcntl(c, F_GETFL) | O_NONBLOCK)
+        if clients.count >= Self.maximumClients {
+            let refusal = ControlResponse<String>(exit: 1, error: "the agent is serving \(Self.maximumClients) clients already; try again", result: nil)
+            let answer = Array((ControlJSON.encode(refusal) + "\n").utf8)
+            _ = answer.withUnsafeBytes { send(c, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
             close(c)
+            return
+        }
+        var peer = PeerCredentials.unknown
+        if vigil_peer_credentials(c, &peer.uid, &peer.gid, &peer.pid) != 0 { peer = .unknown }
+        var groups = [UInt32](repeating: 0, count: 256)
+        let n = vigil_peer_groups(c, &groups, Int32(groups.count))
+        if n > 0 { peer.groups = Array(groups[0..<Int(n)]) }
+        clients.append(Client(fd: c, peer: peer, deadline: now + Self.requestDeadlineNanoseconds))
+    }
+
+    private func service(_ c: inout Client) {
+        if c.answered {
+            while c.written < c.output.count {
+                let n = c.output.withUnsafeBytes { send(c.fd, $0.baseAddress! + c.written, $0.count - c.written, Int32(MSG_NOSIGNAL)) }
+                if n > 0 { c.written += n; continue }
+                if n < 0 && (errno == EAGAIN || errno == EINTR) { return }
+                close(c.fd)
+                c.fd = -1
+                return
+            }
+            return
+        }
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { read(c.fd, $0.baseAddress, $0.count) }
+            if n < 0 && errno == EINTR { continue }
+            if n < 0 && errno == EAGAIN { return }
+            if n <= 0 {
+                // End of input: what came is the request (a line without its newline), or nothing.
+                if c.input.isEmpty {
+                    close(c.fd)
+                    c.fd = -1
+                } else {
+                    answer(&c, String(decoding: c.input, as: UTF8.self))
+                }
+                return
+            }
+            c.input.append(contentsOf: buffer[0..<n])
+            if let nl = c.input.firstIndex(of: 0x0A), nl <= Self.maximumRequestBytes {
+                answer(&c, String(decoding: c.input[..<nl], as: UTF8.self))
+                return
+            }
+            if c.input.count > Self.maximumRequestBytes {
+                let refusal = ControlResponse<String>(exit: 2, error: "request longer than \(Self.maximumRequestBytes) bytes; refused", result: nil)
+                c.output = Array((ControlJSON.encode(refusal) + "\n").utf8)
+                c.answered = true
+                service(&c)
+                return
+            }
         }
     }
-}
 
-/// Who is on the other end of a control-socket connection, as the kernel says (`SO_PEERCRED`):
-/// resets from the socket carry it into their event.
-struct PeerCredentials: Sendable, Equatable {
-    var uid: UInt32
-    var pid: Int32
+    private func answer(_ c: inout Client, _ line: String) {
+        c.output = Array((handler(line, c.peer) + "\n").utf8)
+        c.answered = true
+        service(&c)
+    }
 }
 
 /// The CLI's side of the control socket.

@@ -68,7 +68,10 @@ int64_t vigil_realtime_ns(void);
  * number (EINTR when a signal arrived first). */
 int vigil_sleep_until_monotonic_ns(int64_t deadline_ns);
 
-/* getsockopt(SO_PEERCRED) on a connected Unix socket: the peer's uid and pid. */
-int vigil_peer_credentials(int fd, uint32_t *uid, int32_t *pid);
+/* getsockopt(SO_PEERCRED) on a connected Unix socket: the peer's uid, primary gid and pid. */
+int vigil_peer_credentials(int fd, uint32_t *uid, uint32_t *gid, int32_t *pid);
+/* getsockopt(SO_PEERGROUPS) (Linux 4.13): the peer's supplementary groups, at most `capacity`;
+ * returns how many, or -1 (too many, or an older kernel). */
+int vigil_peer_groups(int fd, uint32_t *groups, int capacity);
 
 #endif
