@@ -214,7 +214,7 @@ struct NodeRun: BoardVisitor {
             if g.refusals.isEmpty {
                 Log.info("loop: \(rt.periodMicroseconds) µs period, SCHED_FIFO \(g.fifoPriority ?? 0)\(g.memoryLocked ? ", memory locked" : "")")
             } else {
-                Log.warning("loop: running without \(g.refusals.joined(separator: "; ")) (grant CAP_SYS_NICE/CAP_IPC_LOCK, as the systemd unit does)")
+                Log.warning("loop: running without \(g.refusals.joined(separator: "; ")) (the systemd unit sets LimitRTPRIO=99 and LimitMEMLOCK=infinity, which is all it takes)")
             }
         }
         Log.info("control socket \(profile.control.socket); uplink \(uplink?.description ?? "none"); the permissive comes on after a local reset (\(ResetWording.how(profile.reset)))")

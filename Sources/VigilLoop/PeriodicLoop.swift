@@ -159,14 +159,14 @@ public final class PeriodicLoop<Body: LoopBody>: @unchecked Sendable {
     private func requestRealtime() {
         var g = RealtimeGrant(memoryLocked: false, fifoPriority: nil, pinnedCPU: nil, refusals: [])
         if configuration.lockMemory {
-            if vigil_lock_all_memory() == 0 { g.memoryLocked = true } else { g.refusals.append("mlockall refused (errno \(errno)): memory may be paged out") }
+            if vigil_lock_all_memory() == 0 { g.memoryLocked = true } else { g.refusals.append("mlockall refused (errno \(errno)): memory may be paged out; raise RLIMIT_MEMLOCK (LimitMEMLOCK=infinity, ulimit -l)") }
         }
         if let cpu = configuration.cpu {
             if vigil_pin_current_thread(Int32(cpu)) == 0 { g.pinnedCPU = cpu } else { g.refusals.append("CPU affinity to \(cpu) refused (errno \(errno))") }
         }
         if let priority = configuration.priority {
             let status = vigil_set_current_thread_fifo(Int32(priority))
-            if status == 0 { g.fifoPriority = priority } else { g.refusals.append("SCHED_FIFO \(priority) refused (error \(status)): running with the default scheduler; grant CAP_SYS_NICE for real-time priority") }
+            if status == 0 { g.fifoPriority = priority } else { g.refusals.append("SCHED_FIFO \(priority) refused (error \(status)): running with the default scheduler; raise RLIMIT_RTPRIO (LimitRTPRIO= in the unit, ulimit -r) or grant CAP_SYS_NICE") }
         }
         grantValue = g
         grantReady.store(true, ordering: .releasing)

@@ -95,6 +95,82 @@ import VigilLoop
         #expect(broken.stderr.contains("Unknown key"), "\(broken.output)")
     }
 
+    /// Issue 18 (15): every system call the agent makes (a simulator run with a status request,
+    /// `vigil safe-state` as ExecStopPost runs it, `vigil board validate`), traced with strace, is
+    /// in the unit's `SystemCallFilter=` as systemd expands it: the filter kills nothing the agent
+    /// needs. The unit holds no capability; real time comes from the rlimits (proven under a real
+    /// kernel by Tests/RealKernel, "SCHED_FIFO and mlockall without capabilities").
+    @Test func theUnitsSystemCallFilterAllowsEveryCallTheAgentMakes() throws {
+        let settings = Self.unitSettings()
+        #expect(settings.contains { $0.key == "CapabilityBoundingSet" && $0.value.isEmpty }, "the unit grants capabilities")
+        #expect(!settings.contains { $0.key == "AmbientCapabilities" && !$0.value.isEmpty })
+        for key in ["LimitRTPRIO", "LimitMEMLOCK", "UMask", "ProtectKernelLogs", "ProtectProc", "MemoryMax"] {
+            #expect(settings.contains { $0.key == key }, "\(key) missing")
+        }
+        // The exposure score systemd rates the unit with (lower is better; 4.0 before issue 18).
+        let unitDir = TestPaths.makeTemporaryDirectory("vigil-security")
+        defer { TestPaths.removeTree(unitDir) }
+        TestPaths.writeFile(unitDir + "/vigil.service", TestPaths.readText(Self.unit) ?? "")
+        let security = try ChildProcess.run("/usr/bin/systemd-analyze", ["security", "--offline=true", "--no-pager", unitDir + "/vigil.service"], timeoutSeconds: 60)
+        let score = security.stdout.split(separator: "\n").last { $0.contains("Overall exposure level") }
+            .flatMap { $0.split(separator: ":").last?.split(separator: " ").first }.flatMap { Double($0) }
+        print("UNIT exposure=\(score.map { String($0) } ?? "?")")
+        #expect(score != nil && score! <= 2.5, "\(security.output.suffix(400))")
+        guard let strace = TestPaths.which("strace") else {
+            print("SKIP theUnitsSystemCallFilterAllowsEveryCallTheAgentMakes: strace is not installed (Scripts/setup installs it)")
+            return
+        }
+        let filter = settings.filter { $0.key == "SystemCallFilter" }.flatMap { $0.value.split(separator: " ").map(String.init) }
+        #expect(!filter.isEmpty, "no SystemCallFilter=")
+        // Expand @groups the way systemd does (a group lists calls and further groups).
+        var allowed = Set<String>()
+        var pending = filter
+        var seen = Set<String>()
+        while let name = pending.popLast() {
+            guard seen.insert(name).inserted else { continue }
+            guard name.hasPrefix("@") else { allowed.insert(name); continue }
+            let r = try ChildProcess.run("/usr/bin/systemd-analyze", ["syscall-filter", "--no-pager", name], timeoutSeconds: 60)
+            #expect(r.status == 0, "\(r.output)")
+            for line in r.stdout.split(separator: "\n").dropFirst() {
+                let item = line.trimmingPrefix(while: { $0 == " " })
+                if item.isEmpty || item.hasPrefix("#") { continue }
+                pending.append(String(item))
+            }
+        }
+        #expect(allowed.contains("sched_setscheduler") && allowed.contains("mlockall") && allowed.contains("ioctl"), "\(allowed.count) calls")
+
+        let dir = TestPaths.makeTemporaryDirectory("vigil-syscalls")
+        defer { TestPaths.removeTree(dir) }
+        let profile = dir + "/board.toml"
+        TestPaths.writeFile(profile, TestPaths.readText(TestPaths.repositoryRoot + "/Boards/simulator.toml")!.replacing("/tmp/vigil-simulator", with: dir))
+        let trace = dir + "/trace"
+        let agent = try ChildProcess(strace, ["-f", "-qq", "-o", trace, TestPaths.vigilBinary, "run", "--board", profile, "--seconds", "4"])
+        usleep(2_500_000)
+        _ = try ChildProcess.run(TestPaths.vigilBinary, ["status", "--socket", dir + "/control.sock"], timeoutSeconds: 30)
+        let run = agent.finish(timeoutSeconds: 60)
+        #expect(run.status == 0, "\(run.output.suffix(1500))")
+        var traces = [TestPaths.readText(trace) ?? ""]
+        for args in [["safe-state", "--board", profile], ["board", "validate", profile]] {
+            let r = try ChildProcess.run(strace, ["-f", "-qq", "-o", trace + "2", TestPaths.vigilBinary] + args, timeoutSeconds: 60)
+            #expect(r.status == 0, "\(args): \(r.output.suffix(800))")
+            traces.append(TestPaths.readText(trace + "2") ?? "")
+        }
+        var used = Set<String>()
+        for text in traces {
+            for line in text.split(separator: "\n") {
+                // "1234 name(args) = result" or "1234 <... name resumed>"
+                let rest = line.drop { $0.isNumber }.drop { $0 == " " }
+                let name = rest.hasPrefix("<... ") ? rest.dropFirst(5).prefix { $0 != " " } : rest.prefix { $0 != "(" }
+                if !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" }) { used.insert(String(name)) }
+            }
+        }
+        #expect(used.count > 30, "only \(used.count) calls traced: \(used.sorted())")
+        // execve is the service manager's, before the filter applies to the new program.
+        let outside = used.subtracting(allowed).subtracting(["execve"])
+        print("SYSCALLS used=\(used.count) allowed=\(allowed.count) outside=\(outside.sorted())")
+        #expect(outside.isEmpty, "calls the unit's filter would refuse: \(outside.sorted())")
+    }
+
     /// (10) Under the seccomp filter ProtectClock=yes installs, the kernel's clock query fails with
     /// EPERM (so every sample read `clock_unsynced` under the old unit); where it fails, vigil
     /// asks systemd-timesyncd's flag file instead.
