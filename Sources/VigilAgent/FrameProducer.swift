@@ -63,8 +63,8 @@ final class FrameProducer {
         if nextSequence == birthSequence { nextSequence &+= 1 }
     }
 
-    func death(_ reason: DeathReason, at stamp: Timestamp) -> Frame {
-        Frame(header: header(.death, at: stamp, sequence: birthSequence), body: .death(reason))
+    func death(_ reason: DeathReason, at stamp: Timestamp, losses: [LossCount] = []) -> Frame {
+        Frame(header: header(.death, at: stamp, sequence: birthSequence), body: .death(reason, losses: losses))
     }
 
     /// The data frame for one snapshot of every channel, or nil when nothing needs sending.

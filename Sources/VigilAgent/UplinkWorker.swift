@@ -104,6 +104,7 @@ final class UplinkWorker: @unchecked Sendable {
         backoff = ReconnectBackoff(maximumNanoseconds: Self.maximumBackoffNanoseconds, seed: UInt64(producer.session) | 1 << 40)
         self.uplink = uplink
         self.store = store
+        loggedProblems = [store.statistics.cursorProblem, store.statistics.syncProblem]  // the agent logged these at start
         self.updates = updates
         self.events = events
         self.spectra = spectra
@@ -141,7 +142,7 @@ final class UplinkWorker: @unchecked Sendable {
             Log.error("uplink: \(inMemory + memoryBacklog.count) undelivered frame(s) held only in memory are lost at this stop")
         }
         if let u = uplink, u.isConnected {
-            u.disconnect(death: producer.death(.cleanStop, at: SystemClock.timestamp()))
+            u.disconnect(death: producer.death(.cleanStop, at: SystemClock.timestamp(), losses: lossCounts()))
         }
         publishStatus()
     }
@@ -259,7 +260,7 @@ final class UplinkWorker: @unchecked Sendable {
         }
         guard now.monotonic.nanoseconds >= nextAttempt else { return }
         do {
-            try u.connect(birth: producer.birth(at: now, losses: lossCounts()), death: producer.death(.connectionLost, at: now))
+            try u.connect(birth: producer.birth(at: now, losses: lossCounts()), death: producer.death(.connectionLost, at: now, losses: lossCounts()))
             producer.birthDelivered()
             // Frames from before this connection are replayed as historical; on the first connection
             // only those a previous run left in the spool are.
@@ -344,8 +345,15 @@ final class UplinkWorker: @unchecked Sendable {
         return counts.map { LossCount($0.0, UInt64(max(0, $0.1))) }
     }
 
+    /// The store's problems as last logged: a new one (or its end) is logged once, not per cycle.
+    private var loggedProblems: [String?] = [nil, nil]
+
     private func publishStatus() {
         let stats = store.statistics
+        for (i, problem) in [stats.cursorProblem, stats.syncProblem].enumerated() where problem != loggedProblems[i] {
+            if let problem { Log.error("\(store.description): \(problem)") } else { Log.info("\(store.description): \(i == 0 ? "cursor" : "fsync") works again") }
+            loggedProblems[i] = problem
+        }
         let connected = uplink?.isConnected ?? false
         let backlog = memoryBacklog.count
         let next = producer.nextSequence

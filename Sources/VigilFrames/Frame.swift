@@ -59,7 +59,7 @@ public struct FrameHeader: Sendable, Equatable {
 public enum FrameFormat {
     public static let magic: UInt8 = 0x56  // "V"
     public static let majorVersion: UInt8 = 1
-    public static let minorVersion: UInt8 = 0
+    public static let minorVersion: UInt8 = 1
     public static let headerLength = 24
     public static let crcLength = 4
     /// Largest body a decoder accepts; a longer length field is invalid, not "need more data".
@@ -221,7 +221,9 @@ public enum FrameBody: Sendable, Equatable {
     case data([DataValue])
     case spectrum(SpectrumBody)
     case event(EventBody)
-    case death(DeathReason)
+    /// The reason, and (format minor 1) the node's loss counters when it was built: the final
+    /// tally at a clean stop, the tally at connect time in the will.
+    case death(DeathReason, losses: [LossCount] = [])
 
     public var type: FrameType {
         switch self {

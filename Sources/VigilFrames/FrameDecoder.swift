@@ -203,7 +203,13 @@ public enum FrameDecoder {
             let offset = r.offset
             let raw = try r.byte("death reason")
             guard let reason = DeathReason(rawValue: raw) else { throw FrameError(.badValue, at: offset, "death reason \(raw) is not 0 or 1") }
-            return .death(reason)
+            var losses: [LossCount] = []
+            while r.remaining > 0 {
+                let code = try r.byte("loss cause")
+                let count = try r.varint("loss count")
+                if let cause = LossCause(rawValue: code) { losses.append(LossCount(cause, count)) }
+            }
+            return .death(reason, losses: losses)
         }
     }
 }

@@ -123,8 +123,12 @@ extension Frame {
             Varint.append(UInt64(max(0, e.channel)), to: &out)
             appendLE(e.value.bitPattern, 4, &out)
             appendLE(e.limit.bitPattern, 4, &out)
-        case .death(let reason):
+        case .death(let reason, let losses):
             out.append(reason.rawValue)
+            for l in losses {
+                out.append(l.cause.rawValue)
+                Varint.append(l.count, to: &out)
+            }
         }
     }
 }

@@ -33,11 +33,7 @@ public enum FrameJSON {
                 list.append(e.text)
             }
             o.raw("channels", "[" + list.joined(separator: ",") + "]")
-            if !b.losses.isEmpty {
-                var losses = JSONObject()
-                for l in b.losses { losses.raw(l.cause.name, String(l.count)) }
-                o.raw("losses", losses.text)
-            }
+            if !b.losses.isEmpty { o.raw("losses", lossesObject(b.losses)) }
         case .data(let values):
             var list: [String] = []
             for v in values {
@@ -81,10 +77,18 @@ public enum FrameJSON {
             if let c = channels[e.channel] { o.string("channel", c.name) } else { o.raw("channel_id", String(e.channel)) }
             o.raw("value", e.value.isFinite ? "\(e.value)" : "null")
             o.raw("limit", e.limit.isFinite ? "\(e.limit)" : "null")
-        case .death(let reason):
+        case .death(let reason, let losses):
             o.string("reason", reason == .cleanStop ? "clean_stop" : "connection_lost")
+            if !losses.isEmpty { o.raw("losses", lossesObject(losses)) }
         }
         for (k, v) in extra { o.raw(k, v) }
+        return o.text
+    }
+
+    /// `{"dropped_updates":3,…}` in the frame's order.
+    static func lossesObject(_ losses: [LossCount]) -> String {
+        var o = JSONObject()
+        for l in losses { o.raw(l.cause.name, String(l.count)) }
         return o.text
     }
 

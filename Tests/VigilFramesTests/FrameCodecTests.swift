@@ -111,10 +111,10 @@ import VigilBase
         #expect(reason(frame(.birth, [4, 3, 1, 2, 3])) == .badLength)          // a 3-byte hash
         #expect(reason(frame(.spectrum, [1, 0x08, 0, 0, 0])) == .reservedBits)
         // A newer minor version may append fields: accepted, extra bytes ignored.
-        if case .frame(let f, _) = FrameDecoder.decode(frame(.data, [1, 2, 0, 9, 9, 9], minor: 1)) {
+        if case .frame(let f, _) = FrameDecoder.decode(frame(.data, [1, 2, 0, 9, 9, 9], minor: 2)) {
             #expect(f.body == .data([DataValue(channel: 1, quality: [], raw: 0)]))
         } else {
-            Issue.record("a minor-1 frame with appended bytes was refused")
+            Issue.record("a minor-2 frame with appended bytes was refused")
         }
         // Unknown birth fields are skipped.
         if case .frame(let f, _) = FrameDecoder.decode(frame(.birth, [1, 1, 0x41, 99, 2, 0, 0])) {
@@ -142,6 +142,22 @@ import VigilBase
         } else {
             Issue.record("a birth with an unknown loss cause was refused")
         }
+    }
+
+    /// Minor 1: a death carries the loss counters after its reason; a death without them (minor 0)
+    /// still decodes.
+    @Test func deathLossCountersRoundTripAndAMinorZeroDeathStillDecodes() throws {
+        let death = Frame(header: Self.header(.death, seq: 3), body: .death(.cleanStop, losses: [LossCount(.encodeFailures, 2), LossCount(.qos0PossiblyLost, 40)]))
+        guard case .frame(let back, _) = FrameDecoder.decode(try death.encoded()) else { Issue.record("did not decode"); return }
+        #expect(back == death)
+        #expect(FrameJSON.line(back).contains("\"losses\":{\"encode_failures\":2,\"qos0_possibly_lost\":40}"), "\(FrameJSON.line(back))")
+        if case .frame(let f, _) = FrameDecoder.decode(frame(.death, [1], minor: 0)) {
+            #expect(f.body == .death(.cleanStop))
+        } else {
+            Issue.record("a minor-0 death was refused")
+        }
+        // A pair cut short is an error with its offset, not a guess.
+        if case .invalid(let e) = FrameDecoder.decode(frame(.death, [1, 3, 0x80], minor: 1)) { #expect(e.reason == .truncatedField || e.reason == .badVarint, "\(e)") } else { Issue.record("a cut pair was accepted") }
     }
 
     @Test func trackerDropsDuplicatesAndFindsGaps() throws {
