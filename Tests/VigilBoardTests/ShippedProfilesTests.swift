@@ -14,7 +14,7 @@ import VigilParts
     static let files = TestPaths.list(boards).filter { $0.hasSuffix(".toml") }
 
     @Test func theProfilesTheProjectPromisesAreShipped() {
-        for name in ["simulator", "raspberry-pi-4", "raspberry-pi-5", "raspberry-pi-zero-2w", "beagleplay"] {
+        for name in ["simulator", "raspberry-pi-4", "raspberry-pi-5", "raspberry-pi-zero-2w", "raspberry-pi-cm4-io", "beagleplay"] {
             #expect(Self.files.contains(name + ".toml"), "Boards/\(name).toml is missing")
         }
     }
@@ -53,6 +53,22 @@ import VigilParts
                 if let path = bus.path { #expect(!path.hasPrefix("/dev/i2c-") || !path.dropFirst(9).allSatisfy(\.isNumber), "\(name): \(path) is a numbered bus") }
             }
         }
+    }
+
+    /// Issue 22 (13): each board's device-tree model string (as /proc/device-tree/model reads on it)
+    /// picks exactly one shipped profile, the right one; a CM4S (the CM3 form factor) picks none.
+    @Test(arguments: [
+        ("Raspberry Pi Compute Module 4 Rev 1.0", "raspberry-pi-cm4-io"), ("Raspberry Pi Compute Module 4 Rev 1.1", "raspberry-pi-cm4-io"),
+        ("Raspberry Pi 4 Model B Rev 1.5", "raspberry-pi-4"), ("Raspberry Pi 400 Rev 1.1", "raspberry-pi-4"),
+        ("Raspberry Pi 5 Model B Rev 1.0", "raspberry-pi-5"), ("Raspberry Pi Compute Module 4S Rev 1.0", ""),
+    ])
+    func aModelStringPicksOneProfile(model: String, board: String) throws {
+        let dir = TestPaths.makeTemporaryDirectory("vigil-model")
+        defer { TestPaths.removeTree(dir) }
+        TestPaths.writeFile(dir + "/model", model + "\u{0}")
+        let result = BoardDetector.detect(modelFile: dir + "/model", boardsDirectory: Self.boards)
+        #expect(result.invalid.isEmpty, "\(result.invalid)")
+        #expect(result.matches.map(\.board) == (board.isEmpty ? [] : [board]), "\(model): \(result.matches.map(\.board))")
     }
 
     @Test func simulatorProfileDefaultsAreFilledIn() throws {
@@ -123,7 +139,7 @@ import VigilParts
         14: 8, 15: 10, 18: 12, 23: 16, 24: 18, 25: 22, 8: 24, 7: 26, 1: 28, 12: 32, 16: 36, 20: 38, 21: 40,
     ]
 
-    @Test(arguments: ["raspberry-pi-4.toml", "raspberry-pi-5.toml", "raspberry-pi-zero-2w.toml"])
+    @Test(arguments: ["raspberry-pi-4.toml", "raspberry-pi-5.toml", "raspberry-pi-zero-2w.toml", "raspberry-pi-cm4-io.toml"])
     func everyRaspberryPiPinInAProfileIsWhereTheHeaderHasIt(_ file: String) throws {
         let text = Self.text(file)
         var checked = 0
