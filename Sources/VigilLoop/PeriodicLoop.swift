@@ -42,9 +42,13 @@ public struct CycleTiming: Sendable {
     public var deadlineBurst: Bool
     /// Whether the previous cycle finished before this cycle's deadline.
     public var previousMetDeadline: Bool
+    /// The loop's own figures as last published (once a second), nil before the first: the node
+    /// reports them as its `loop.*` channels.
+    public var figures: LoopFigures?
 
     public init(deadline: MonotonicInstant, wake: MonotonicInstant, index: Int64, isWarmUp: Bool, deadlineBurst: Bool,
-                previousMetDeadline: Bool) {
+                previousMetDeadline: Bool, figures: LoopFigures? = nil) {
+        self.figures = figures
         self.deadline = deadline
         self.wake = wake
         self.index = index
@@ -79,6 +83,16 @@ public struct LoopStatistics: Sendable, Equatable, BitwiseCopyable {
 }
 
 /// The work done each period. Called on the loop's thread only.
+/// The loop's timing figures a cycle is told: lateness p99 since start and overruns so far.
+public struct LoopFigures: Sendable, Equatable {
+    public var latenessP99Microseconds: Int32
+    public var overruns: Int64
+    public init(latenessP99Microseconds: Int32, overruns: Int64) {
+        self.latenessP99Microseconds = latenessP99Microseconds
+        self.overruns = overruns
+    }
+}
+
 public protocol LoopBody: AnyObject {
     func cycle(_ timing: CycleTiming)
 }
@@ -188,13 +202,14 @@ public final class PeriodicLoop<Body: LoopBody>: @unchecked Sendable {
         var stats = LoopStatistics()
         var metDeadline = true
         var nextPublish = deadline + 1_000_000_000
+        var figures: LoopFigures?
         while !isStopping {
             _ = vigil_sleep_until_monotonic_ns(deadline)
             let wake = vigil_monotonic_ns()
             lateness.record(microseconds: Int((wake - deadline) / 1000))
             let burst = inBurst(at: wake)
             body.cycle(CycleTiming(deadline: MonotonicInstant(nanoseconds: deadline), wake: MonotonicInstant(nanoseconds: wake),
-                                   index: index, isWarmUp: false, deadlineBurst: burst, previousMetDeadline: metDeadline))
+                                   index: index, isWarmUp: false, deadlineBurst: burst, previousMetDeadline: metDeadline, figures: figures))
             let end = vigil_monotonic_ns()
             execution.record(microseconds: Int((end - wake) / 1000))
             stats.cycles += 1
@@ -211,6 +226,7 @@ public final class PeriodicLoop<Body: LoopBody>: @unchecked Sendable {
             }
             if end >= nextPublish {
                 publish(&stats, burst: inBurst(at: end))
+                figures = LoopFigures(latenessP99Microseconds: stats.latenessP99Microseconds, overruns: stats.overruns)
                 nextPublish = end + 1_000_000_000
             }
         }

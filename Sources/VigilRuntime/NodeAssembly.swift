@@ -193,7 +193,8 @@ public enum NodeAssembly {
         let cycle = NodeCycle<Board>(
             board: board, channelCount: catalog.channels.count, rangeMin: catalog.channels.map(\.rangeMin), rangeMax: catalog.channels.map(\.rangeMax),
             slots: slots, interlock: interlock, outputs: outputs, reset: reset,
-            interlockStateChannel: try index("interlock.state"), watchdog: watchdog, watch: watch,
+            interlockStateChannel: try index("interlock.state"),
+            loopChannels: (try index("loop.lateness_p99_us"), try index("loop.overruns")), watchdog: watchdog, watch: watch,
             snapshotIntervalNanoseconds: Int64(profile.uplink.snapshotIntervalMilliseconds) * 1_000_000,
             busErrorBurst: profile.realtime.busErrorBurst,
             busErrorWindowNanoseconds: Int64(profile.realtime.busErrorWindowMilliseconds) * 1_000_000)

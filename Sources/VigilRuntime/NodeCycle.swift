@@ -40,6 +40,8 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
     let outputs: [OutputSlot<Board.Chip>]
     let reset: ResetPolicy<Board.Chip.Input>
     let interlockStateChannel: Int
+    /// `loop.lateness_p99_us` and `loop.overruns`: filled from the loop's figures each cycle.
+    let loopChannels: (lateness: Int, overruns: Int)?
     private(set) var watchdog: HardwareWatchdog?
     /// A keep-alive failed: a system fault in the next evaluation.
     var watchdogFailed = false
@@ -96,7 +98,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
 
     init(board: Board, channelCount: Int, rangeMin: [Double], rangeMax: [Double], slots: [SensorSlot<Board>],
          interlock: Interlock, outputs: [OutputSlot<Board.Chip>], reset: ResetPolicy<Board.Chip.Input>,
-         interlockStateChannel: Int, watchdog: HardwareWatchdog?, watch: CycleWatch,
+         interlockStateChannel: Int, loopChannels: (lateness: Int, overruns: Int)? = nil, watchdog: HardwareWatchdog?, watch: CycleWatch,
          snapshotIntervalNanoseconds: Int64, busErrorBurst: Int, busErrorWindowNanoseconds: Int64) {
         self.board = board
         self.channelCount = channelCount
@@ -108,6 +110,7 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         self.outputs = outputs
         self.reset = reset
         self.interlockStateChannel = interlockStateChannel
+        self.loopChannels = loopChannels
         self.watchdog = watchdog
         self.watch = watch
         self.snapshotIntervalNanoseconds = snapshotIntervalNanoseconds
@@ -265,6 +268,10 @@ public final class NodeCycle<Board: NodeBoard>: LoopBody {
         systemFaultBits.store(interlock.systemFaults.rawValue, ordering: .releasing)
         systemFaultLatched.store(interlock.systemFaultLatched, ordering: .releasing)
         samples[interlockStateChannel] = ChannelSample(value: interlock.isTripped ? 1 : 0, quality: [], time: now)
+        if let c = loopChannels, let f = timing.figures {
+            samples[c.lateness] = ChannelSample(value: Double(f.latenessP99Microseconds), quality: [], time: now)
+            samples[c.overruns] = ChannelSample(value: Double(f.overruns), quality: [], time: now)
+        }
         if let refusedSocket { events.push(refusedSocket) }
         for e in interlock.events { events.push(e) }
 

@@ -223,6 +223,19 @@ import VigilUplink
         print("OUTAGE frames=\(frames.count) unique=\(seqs.count) duplicates=\(tracker.duplicates) historical=\(frames.filter { $0.1.header.historical }.count)")
     }
 
+    /// Issue 21 (2): in a running agent the loop's channels read the loop's own figures (the same
+    /// the status's loop line shows), not "no value".
+    @Test func theLoopChannelsHaveValuesInARunningAgent() throws {
+        let h = AgentHarness(name: "loopchannels", rampStartSeconds: 1000)
+        try h.start(broker: "tcp://127.0.0.1:\(Mosquitto.freePort())")
+        let filled = try h.waitFor(seconds: 15) { s in
+            ["loop.lateness_p99_us", "loop.overruns"].allSatisfy { name in s.channels.contains { $0.name == name && $0.value != nil && $0.quality == "good" } }
+        }
+        let loop = try h.status().channels.filter { $0.name.hasPrefix("loop.") }
+        #expect(filled, "\(loop)")
+        _ = h.stop()
+    }
+
     /// A spool that cannot open (here a file where its directory should be; in the field a
     /// root-owned segment or a read-only directory) leaves frames flowing through the bounded
     /// memory store, and says so: in the log, in `vigil status` and in the birth's loss counters.

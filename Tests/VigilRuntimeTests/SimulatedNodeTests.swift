@@ -47,10 +47,12 @@ final class SimulatedNode {
     func output(_ line: String) -> Bool { (try? chip.physicalLevel(of: line)) ?? false }
 
     /// Runs `count` periods; Modbus is polled every 100 periods (its own thread in the agent).
-    func step(_ count: Int, modbus: Bool = true) {
+    /// `figures` is what the loop tells each cycle about its own timing (nil: not yet published).
+    func step(_ count: Int, modbus: Bool = true, figures: LoopFigures? = nil) {
         for _ in 0..<count {
             let now = clock.now
-            body.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true))
+            body.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true,
+                                   figures: figures))
             index += 1
             if modbus && index % 100 == 0 {
                 let lag = clock.now.nanoseconds(since: modbusClock.now)
@@ -95,6 +97,19 @@ final class SimulatedNode {
         let before = node.output("WD_HEARTBEAT")
         node.step(1)
         #expect(node.output("WD_HEARTBEAT") != before)
+    }
+
+    /// Issue 21 (2): the loop's own channels carry the loop's figures once it has published any
+    /// (they read "no value, never" before: nothing wrote them).
+    @Test func theLoopChannelsCarryTheLoopsFigures() throws {
+        let node = try SimulatedNode()
+        node.step(5)
+        #expect(node.value("loop.lateness_p99_us").value.isNaN, "a value before the loop published any")
+        node.step(5, figures: LoopFigures(latenessP99Microseconds: 87, overruns: 3))
+        let lateness = node.value("loop.lateness_p99_us"), overruns = node.value("loop.overruns")
+        #expect(lateness.value == 87 && lateness.quality.isEmpty, "\(lateness)")
+        #expect(overruns.value == 3 && overruns.quality.isEmpty, "\(overruns)")
+        #expect(lateness.time == node.cycle.sample(node.channel("interlock.state")).time)
     }
 
     @Test func anOpenEStopTripsWithinOnePeriodOfItsSample() throws {
