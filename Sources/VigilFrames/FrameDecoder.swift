@@ -137,12 +137,7 @@ public enum FrameDecoder {
                     birth.channels.append(ChannelInfo(id: Int(id), name: name, quantity: quantity, unit: unit, resolution: resolution,
                                                       updateIntervalMilliseconds: Int(clamping: interval), isSpectrum: flags & 1 != 0))
                 case BirthTag.losses:
-                    while field.remaining > 0 {
-                        let code = try field.byte("loss cause")
-                        let count = try field.varint("loss count")
-                        // A cause from a newer version is skipped, like an unknown field.
-                        if let cause = LossCause(rawValue: code) { birth.losses.append(LossCount(cause, count)) }
-                    }
+                    birth.losses = try decodeLosses(&field)
                 default:
                     break  // a field from a newer version: skipped by design
                 }
@@ -203,14 +198,20 @@ public enum FrameDecoder {
             let offset = r.offset
             let raw = try r.byte("death reason")
             guard let reason = DeathReason(rawValue: raw) else { throw FrameError(.badValue, at: offset, "death reason \(raw) is not 0 or 1") }
-            var losses: [LossCount] = []
-            while r.remaining > 0 {
-                let code = try r.byte("loss cause")
-                let count = try r.varint("loss count")
-                if let cause = LossCause(rawValue: code) { losses.append(LossCount(cause, count)) }
-            }
-            return .death(reason, losses: losses)
+            return .death(reason, losses: try decodeLosses(&r))
         }
+    }
+
+    /// `u8 cause | varint count` pairs to the end of `r` (§4.1); a cause from a newer version is
+    /// skipped, like an unknown field.
+    static func decodeLosses(_ r: inout BodyReader) throws(FrameError) -> [LossCount] {
+        var losses: [LossCount] = []
+        while r.remaining > 0 {
+            let code = try r.byte("loss cause")
+            let count = try r.varint("loss count")
+            if let cause = LossCause(rawValue: code) { losses.append(LossCount(cause, count)) }
+        }
+        return losses
     }
 }
 

@@ -76,10 +76,7 @@ extension Frame {
             }
             if !b.losses.isEmpty {
                 var e: [UInt8] = []
-                for l in b.losses {
-                    e.append(l.cause.rawValue)
-                    Varint.append(l.count, to: &e)
-                }
+                appendLosses(b.losses, &e)
                 field(BirthTag.losses, e)
             }
         case .data(let values):
@@ -125,10 +122,7 @@ extension Frame {
             appendLE(e.limit.bitPattern, 4, &out)
         case .death(let reason, let losses):
             out.append(reason.rawValue)
-            for l in losses {
-                out.append(l.cause.rawValue)
-                Varint.append(l.count, to: &out)
-            }
+            appendLosses(losses, &out)
         }
     }
 }
@@ -147,6 +141,14 @@ enum BirthTag {
 func appendLE<T: FixedWidthInteger>(_ value: T, _ bytes: Int, _ out: inout [UInt8]) {
     let v = UInt64(truncatingIfNeeded: value)
     for i in 0..<bytes { out.append(UInt8(truncatingIfNeeded: v >> (8 * UInt64(i)))) }
+}
+
+/// Loss counters as `u8 cause | varint count` pairs (docs/frame-format.md §4.1, §4.5).
+func appendLosses(_ losses: [LossCount], _ out: inout [UInt8]) {
+    for l in losses {
+        out.append(l.cause.rawValue)
+        Varint.append(l.count, to: &out)
+    }
 }
 
 func appendString(_ s: String, _ out: inout [UInt8]) {

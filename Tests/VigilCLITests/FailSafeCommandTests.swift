@@ -104,6 +104,8 @@ import VigilLoop
         let settings = Self.unitSettings()
         #expect(settings.contains { $0.key == "CapabilityBoundingSet" && $0.value.isEmpty }, "the unit grants capabilities")
         #expect(!settings.contains { $0.key == "AmbientCapabilities" && !$0.value.isEmpty })
+        // A call outside the filter fails with EPERM (a typed error vigil handles), not SIGSYS.
+        #expect(settings.contains { $0.key == "SystemCallErrorNumber" && $0.value == "EPERM" })
         for key in ["LimitRTPRIO", "LimitMEMLOCK", "UMask", "ProtectKernelLogs", "ProtectProc", "MemoryMax"] {
             #expect(settings.contains { $0.key == key }, "\(key) missing")
         }
