@@ -73,8 +73,16 @@ final class QuickSlave: @unchecked Sendable {
             for i in 0..<count { reply += [0x12, UInt8(i)] }
             let crc = modbusCRC16(reply)
             reply += [UInt8(crc & 0xFF), UInt8(crc >> 8)]
-            let due = vigil_test_now() + turnaroundNanoseconds
-            while vigil_test_now() < due {}
+            // Sleep to an absolute time rather than spin: a spinning slave takes one of a
+            // 2-core machine's cores from the client it is racing. Oversleeping only makes the
+            // reply later, which favours neither the new path nor the old (which sleeps 15 times
+            // longer than this turnaround at the baud rates used here).
+            var due = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &due)
+            let dueNanoseconds = Int64(due.tv_nsec) + turnaroundNanoseconds
+            due.tv_sec += Int(dueNanoseconds / 1_000_000_000)
+            due.tv_nsec = Int(dueNanoseconds % 1_000_000_000)
+            while clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &due, nil) == EINTR {}
             replies.withLock { $0.append(vigil_test_now()) }
             _ = reply.withUnsafeBytes { write(master, $0.baseAddress, $0.count) }
             request.removeAll()
@@ -86,18 +94,19 @@ final class QuickSlave: @unchecked Sendable {
 /// computed time after write() returned; a failed write to it fails the request; and the kernel's
 /// RS-485 settings carry the profile's polarity and delays.
 @Suite(.serialized) struct DriverEnableTimingTests {
-    /// libmodbus's RTS callback path held DE for 8 characters' time (4.6 ms at 19 200 baud) after
-    /// write() returned, so a slave answering after t3.5 (2 ms at 19 200 baud, the soonest the
-    /// specification allows) talked into a driver still on, every time. Now DE drops when the UART
-    /// (here the pty, through tcdrain) has taken the frame. Two measures, both of which the old
-    /// path fails on every request: how long DE was held (the median of 20, which a few late
-    /// wake-ups on a loaded test machine cannot move; the old path slept 4.6 ms), and how often the
-    /// reply began while DE was on (at most a quarter of the requests; a loaded machine's scheduler
-    /// may wake the client late now and then, which CI has shown).
+    /// libmodbus's RTS callback path held DE for 8 characters' time plus one (37.5 ms at 2 400
+    /// baud) after write() returned, so a slave answering at t3.5 (16 ms at 2 400 baud, the
+    /// soonest the specification allows) talked into a driver still on, every time. Now DE drops
+    /// when the UART (here the pty, through tcdrain) has taken the frame. A slow baud rate gives
+    /// the race 16 ms of margin, which a loaded 2-core CI machine's scheduler did not always keep
+    /// at 19 200 baud (2 ms; CI failed twice on it), while the old path still loses it by 21 ms.
+    /// Two measures, both of which the old path fails on every request: how long DE was held (the
+    /// median of 20, which a few late wake-ups cannot move; the old path slept 37.5 ms), and how
+    /// often the reply began while DE was on (at most a quarter of the requests).
     @Test func theDriverIsOffBeforeAQuickSlaveAnswers() throws {
-        let slave = try QuickSlave(turnaroundNanoseconds: 2_000_000)
+        let slave = try QuickSlave(turnaroundNanoseconds: 16_000_000)
         let de = RecordingDriverEnable()
-        let client = try LinuxModbusClient(rtuDevice: slave.slavePath, baud: 19200, parity: .none, dataBits: 8, stopBits: 1,
+        let client = try LinuxModbusClient(rtuDevice: slave.slavePath, baud: 2400, parity: .none, dataBits: 8, stopBits: 1,
                                            direction: .gpio(de, activeLow: false, beforeMicroseconds: 0, afterMicroseconds: 0))
         client.responseTimeoutNanoseconds = 500_000_000
         var words = [UInt16](repeating: 0, count: 2)
@@ -120,7 +129,7 @@ final class QuickSlave: @unchecked Sendable {
             if off.0 >= reply { late.append((off.0 - reply) / 1000) }
         }
         let medianHeld = heldMicroseconds.sorted()[heldMicroseconds.count / 2]
-        #expect(medianHeld < 1500, "DE held a median \(medianHeld) µs per request (all: \(heldMicroseconds))")
+        #expect(medianHeld < 8000, "DE held a median \(medianHeld) µs per request (all: \(heldMicroseconds))")
         #expect(late.count <= requests / 4, "the driver was still on into the slave's reply in \(late.count) of \(requests) requests (µs late: \(late))")
         #expect(client.lastDrainMethod == .tcdrain)
     }
