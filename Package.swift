@@ -42,10 +42,12 @@ let package = Package(
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilInterlock", dependencies: ["VigilBase", "VigilFrames"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase"]),
+        // vigil frames rendered as Sparkplug B messages, with its protobuf wire format by hand.
+        .target(name: "VigilSparkplug", dependencies: ["VigilBase", "VigilFrames"]),
         // One file per part: registers, IDs, addresses, rates, ranges, FIFO depth, bus cost, channels.
         .target(name: "VigilParts", dependencies: ["VigilBase", "VigilFrames"]),
         // Uplinks (MQTT, UDP, serial, file) and the store-and-forward spool.
-        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilHAL", "CVigilMQTT"]),
+        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilSparkplug", "VigilHAL", "CVigilMQTT"]),
         .target(name: "VigilBoard", dependencies: [
             "VigilBase", "VigilParts", "VigilFrames", "VigilDSP", "VigilHAL", "VigilInterlock", .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
@@ -71,7 +73,7 @@ let package = Package(
         // MARK: The agent: the composition root (the one place that chooses a board), threads,
         // uplink worker, control socket.
         .target(name: "VigilAgent", dependencies: [
-            "VigilBase", "VigilBoard", "VigilFrames", "VigilUplink", "VigilRuntime", "VigilLoop", "VigilInterlock", "VigilHAL",
+            "VigilBase", "VigilBoard", "VigilFrames", "VigilUplink", "VigilSparkplug", "VigilRuntime", "VigilLoop", "VigilInterlock", "VigilHAL",
             "VigilDSP", "VigilParts", "VigilDrivers", "VigilBoardLinux", "VigilBoardSimulated",
         ]),
 
@@ -97,7 +99,7 @@ let package = Package(
         ]),
         .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilBoardSimulated", "VigilLoop", "VigilParts", "VigilDSP", "VigilHAL", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilFramesTests", dependencies: ["VigilFrames", "VigilBase"]),
-        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilFrames", "VigilBase", "VigilHAL", "VigilHALLinux", "TestSupport"]),
+        .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilSparkplug", "VigilFrames", "VigilBase", "VigilHAL", "VigilHALLinux", "TestSupport"]),
     ]
 )
 
@@ -112,7 +114,7 @@ for target in package.targets where target.type != .system && (target.name.hasPr
 // uplink with its frame codec once per frame, and the Linux board opens devices at start-up: never in
 // the sampling loop: optimise them for size (the binary's budget is 16 MB). The DSP, loop, runtime,
 // drivers, HAL backends and simulated devices keep -O.
-for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames", "VigilBoardLinux"].contains(target.name) {
+for target in package.targets where ["VigilBoard", "VigilCLI", "VigilAgent", "VigilUplink", "VigilFrames", "VigilSparkplug", "VigilBoardLinux"].contains(target.name) {
     target.swiftSettings = (target.swiftSettings ?? []) + [.unsafeFlags(["-Osize"], .when(configuration: .release))]
 }
 

@@ -15,6 +15,7 @@ import VigilLoop
 import VigilRuntime
 import VigilSimulation
 import VigilUplink
+import VigilSparkplug
 
 /// How `vigil run` was asked to run.
 public struct AgentOptions: Sendable {
@@ -70,7 +71,7 @@ public enum Agent {
         do { loaded = try BoardProfileLoader.load(path: options.profilePath) } catch {
             throw AgentError(status: 2, message: error.diagnostics.map(\.description).joined(separator: "\n"))
         }
-        if let b = options.broker { loaded.profile.uplink.mqtt?.broker = b }
+        if let b = options.broker { loaded.profile.uplink.mqtt?.broker = b; loaded.profile.uplink.sparkplug?.mqtt.broker = b }
         if let s = options.spoolDirectory { loaded.profile.spool.directory = s }
         if let c = options.controlSocket { loaded.profile.control.socket = c }
         let profile = loaded.profile
@@ -295,6 +296,16 @@ public enum UplinkFactory {
         case .mqtt:
             guard let m = u.mqtt else { throw UplinkError("uplink kind mqtt needs [uplink.mqtt]") }
             return MQTTUplink(MQTTSettings(connection: try mqttConnection(m, site: a.site, node: a.node), topicBase: "\(m.topicPrefix)/\(a.site)/\(a.node)", dataQoS: m.dataQoS))
+        case .sparkplug:
+            guard let sp = u.sparkplug else { throw UplinkError("uplink kind sparkplug needs [uplink.sparkplug]") }
+            let identity = SparkplugIdentity(groupID: sp.groupID, edgeNodeID: sp.edgeNodeID, devices: profile.sensors.map(\.name), rules: profile.rules.map(\.name))
+            let spool = profile.spool.directory
+            let beside = spool.lastIndex(of: "/").map { String(spool[..<$0]) } ?? "."
+            let uplink = SparkplugUplink(SparkplugSettings(connection: try mqttConnection(sp.mqtt, site: a.site, node: a.node), identity: identity,
+                                                           primaryHostID: sp.primaryHostID, dataQoS: sp.mqtt.dataQoS,
+                                                           bdSeqFile: sp.bdSeqFile ?? "\(beside.isEmpty ? "" : beside)/sparkplug-bdseq"))
+            uplink.log = { Log.warning($0) }
+            return uplink
         }
     }
 

@@ -283,6 +283,11 @@ final class UplinkWorker: @unchecked Sendable {
                 defer { s.lastError = message; s.connected = false }
                 return s.lastError != message
             }
+            if let wait = error.retryAfterNanoseconds {
+                if changed { Log.warning("uplink: \(message); checking again every \(wait / 1_000_000) ms") }
+                nextAttempt = now.monotonic.nanoseconds + wait
+                return
+            }
             let wait = backoff.failed()
             if changed { Log.warning("uplink: \(message); retrying in \(wait / 1_000_000) ms, backing off to \(Self.maximumBackoffNanoseconds / 1_000_000_000) s") }
             nextAttempt = now.monotonic.nanoseconds + wait

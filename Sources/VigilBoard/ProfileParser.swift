@@ -694,7 +694,7 @@ struct ProfileParser {
         spec.kind = t.choice("kind", as: UplinkSpec.Kind.self, required: true) ?? .none
         if let v = t.int("snapshot_interval_ms", range: 10...3_600_000) { spec.snapshotIntervalMilliseconds = v }
         if let v = t.int("heartbeat_s", range: 1...86_400) { spec.heartbeatSeconds = v }
-        let sections: [(String, UplinkSpec.Kind)] = [("mqtt", .mqtt), ("udp", .udp), ("serial", .serial), ("file", .file)]
+        let sections: [(String, UplinkSpec.Kind)] = [("mqtt", .mqtt), ("sparkplug", .sparkplug), ("udp", .udp), ("serial", .serial), ("file", .file)]
         for (key, kind) in sections where t.contains(key) && spec.kind != kind {
             t.error(key, "is configured but kind = \"\(spec.kind.rawValue)\"; remove it or set kind = \"\(key)\"")
         }
@@ -702,46 +702,24 @@ struct ProfileParser {
         case .mqtt:
             guard var m = t.table("mqtt", required: true, expected: "an [uplink.mqtt] table with broker") else { return nil }
             defer { m.finish() }
-            let broker = m.string("broker", required: true, expected: "a broker URI such as tcp://127.0.0.1:1883 or ssl://gateway:8883")
-            if let broker, !(broker.hasPrefix("tcp://") || broker.hasPrefix("ssl://") || broker.hasPrefix("mqtt://") || broker.hasPrefix("mqtts://")) {
-                m.error("broker", "is \"\(broker)\"; expected tcp://HOST:PORT or ssl://HOST:PORT")
-            }
-            let mqtt = MQTTSpec(
-                // The site too: two sites' nodes named alike must not knock each other off a shared broker.
-                broker: broker ?? "", clientID: m.string("client_id") ?? MQTTSpec.defaultClientID(site: asset?.site, node: asset?.node),
-                topicPrefix: m.string("topic_prefix") ?? "vigil",
-                version: m.choice("version", as: MQTTSpec.Version.self) ?? .v5,
-                keepAliveSeconds: m.int("keepalive_s", range: 5...3600) ?? 30,
-                dataQoS: m.int("data_qos", range: 0...1, expected: "0 or 1") ?? 1,
-                caFile: m.string("ca_file"), certificateFile: m.string("cert_file"), keyFile: m.string("key_file"),
-                usernameFile: m.string("username_file"), passwordFile: m.string("password_file"))
-            if let prefix = m.string("topic_prefix") {
-                // MQTT 3.1.1 §4.7: `+` and `#` are wildcards, never part of a topic name; NUL is
-                // forbidden in any MQTT string (§1.5.3); `$` topics are the broker's own (§4.7.2).
-                if let bad = prefix.unicodeScalars.first(where: { $0 == "+" || $0 == "#" || $0 == "\u{0}" }) {
-                    m.error("topic_prefix", "contains \(bad == "\u{0}" ? "a NUL character" : "'\(bad)'"), which MQTT does not allow in a topic name (+ and # are wildcards)")
-                } else if prefix.isEmpty || prefix.hasPrefix("/") || prefix.hasSuffix("/") {
-                    m.error("topic_prefix", "is \"\(prefix)\"; expected topic levels such as \"vigil\" or \"plant/vigil\", without a leading or trailing /")
-                } else if prefix.hasPrefix("$") {
-                    m.error("topic_prefix", "starts with $; those topics belong to the broker ($SYS)")
+            spec.mqtt = parseBrokerConnection(&m, asset: asset, topicPrefix: true)
+        case .sparkplug:
+            guard var m = t.table("sparkplug", required: true, expected: "an [uplink.sparkplug] table with broker and group_id") else { return nil }
+            defer { m.finish() }
+            let connection = parseBrokerConnection(&m, asset: asset, topicPrefix: false)
+            // Sparkplug 3.0 §4.1.1: ids are UTF-8 without MQTT's reserved + / #.
+            func sparkplugID(_ key: String, required: Bool = false, default value: String? = nil) -> String? {
+                guard let id = m.string(key, required: required, expected: "a Sparkplug id (UTF-8, no + / #)") ?? value else { return nil }
+                if id.isEmpty || id.unicodeScalars.contains(where: { $0 == "+" || $0 == "/" || $0 == "#" || $0 == "\u{0}" }) {
+                    m.error(key, "is \"\(id)\"; Sparkplug ids must be non-empty and must not contain +, / or # (Sparkplug 3.0 §4.1.1)")
                 }
+                return id
             }
-            if (mqtt.certificateFile == nil) != (mqtt.keyFile == nil) {
-                m.error(mqtt.certificateFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
-            }
-            let plaintext = broker?.hasPrefix("tcp://") == true || broker?.hasPrefix("mqtt://") == true
-            let scheme = broker?.hasPrefix("mqtt://") == true ? "mqtt://" : "tcp://"
-            if (mqtt.caFile != nil || mqtt.certificateFile != nil) && plaintext {
-                m.error("broker", "uses \(scheme) but TLS files are set; use ssl://HOST:PORT")
-            }
-            let allowPlaintextPassword = m.bool("allow_plaintext_password") ?? false
-            if plaintext && mqtt.passwordFile != nil && !allowPlaintextPassword {
-                m.error("password_file", "would be sent in clear text over \(scheme); use ssl://HOST:PORT, or set allow_plaintext_password = true for a network where that is acceptable")
-            }
-            if (mqtt.usernameFile == nil) != (mqtt.passwordFile == nil) && mqtt.passwordFile != nil {
-                m.error("username_file", "missing; password_file needs a username_file")
-            }
-            spec.mqtt = mqtt
+            let group = sparkplugID("group_id", required: true)
+            let edge = sparkplugID("edge_node_id", default: asset?.node)
+            let host = sparkplugID("primary_host_id")
+            let bdSeqFile = m.string("bdseq_file", expected: "a file path for the last bdSeq")
+            spec.sparkplug = SparkplugSpec(mqtt: connection, groupID: group ?? "", edgeNodeID: edge ?? "", primaryHostID: host, bdSeqFile: bdSeqFile)
         case .udp:
             guard var u = t.table("udp", required: true, expected: "an [uplink.udp] table with host and port") else { return nil }
             defer { u.finish() }
@@ -769,6 +747,52 @@ struct ProfileParser {
             break
         }
         return spec
+    }
+
+    /// The broker connection of `[uplink.mqtt]` or `[uplink.sparkplug]`: URI, client id, version,
+    /// keep-alive, data QoS, TLS files and credentials, each checked against the others.
+    private func parseBrokerConnection(_ m: inout TableReader, asset: Asset?, topicPrefix: Bool) -> MQTTSpec {
+        let broker = m.string("broker", required: true, expected: "a broker URI such as tcp://127.0.0.1:1883 or ssl://gateway:8883")
+        if let broker, !(broker.hasPrefix("tcp://") || broker.hasPrefix("ssl://") || broker.hasPrefix("mqtt://") || broker.hasPrefix("mqtts://")) {
+            m.error("broker", "is \"\(broker)\"; expected tcp://HOST:PORT or ssl://HOST:PORT")
+        }
+        let mqtt = MQTTSpec(
+            // The site too: two sites' nodes named alike must not knock each other off a shared broker.
+            broker: broker ?? "", clientID: m.string("client_id") ?? MQTTSpec.defaultClientID(site: asset?.site, node: asset?.node),
+            topicPrefix: topicPrefix ? m.string("topic_prefix") ?? "vigil" : "",
+            version: m.choice("version", as: MQTTSpec.Version.self) ?? .v5,
+            keepAliveSeconds: m.int("keepalive_s", range: 5...3600) ?? 30,
+            // Sparkplug 3.0 prescribes QoS 0 for births and data; vigil's frames default to 1.
+            dataQoS: m.int("data_qos", range: 0...1, expected: "0 or 1") ?? (topicPrefix ? 1 : 0),
+            caFile: m.string("ca_file"), certificateFile: m.string("cert_file"), keyFile: m.string("key_file"),
+            usernameFile: m.string("username_file"), passwordFile: m.string("password_file"))
+        if topicPrefix, let prefix = m.string("topic_prefix") {
+            // MQTT 3.1.1 §4.7: `+` and `#` are wildcards, never part of a topic name; NUL is
+            // forbidden in any MQTT string (§1.5.3); `$` topics are the broker's own (§4.7.2).
+            if let bad = prefix.unicodeScalars.first(where: { $0 == "+" || $0 == "#" || $0 == "\u{0}" }) {
+                m.error("topic_prefix", "contains \(bad == "\u{0}" ? "a NUL character" : "'\(bad)'"), which MQTT does not allow in a topic name (+ and # are wildcards)")
+            } else if prefix.isEmpty || prefix.hasPrefix("/") || prefix.hasSuffix("/") {
+                m.error("topic_prefix", "is \"\(prefix)\"; expected topic levels such as \"vigil\" or \"plant/vigil\", without a leading or trailing /")
+            } else if prefix.hasPrefix("$") {
+                m.error("topic_prefix", "starts with $; those topics belong to the broker ($SYS)")
+            }
+        }
+        if (mqtt.certificateFile == nil) != (mqtt.keyFile == nil) {
+            m.error(mqtt.certificateFile == nil ? "cert_file" : "key_file", "a client certificate needs both cert_file and key_file")
+        }
+        let plaintext = broker?.hasPrefix("tcp://") == true || broker?.hasPrefix("mqtt://") == true
+        let scheme = broker?.hasPrefix("mqtt://") == true ? "mqtt://" : "tcp://"
+        if (mqtt.caFile != nil || mqtt.certificateFile != nil) && plaintext {
+            m.error("broker", "uses \(scheme) but TLS files are set; use ssl://HOST:PORT")
+        }
+        let allowPlaintextPassword = m.bool("allow_plaintext_password") ?? false
+        if plaintext && mqtt.passwordFile != nil && !allowPlaintextPassword {
+            m.error("password_file", "would be sent in clear text over \(scheme); use ssl://HOST:PORT, or set allow_plaintext_password = true for a network where that is acceptable")
+        }
+        if (mqtt.usernameFile == nil) != (mqtt.passwordFile == nil) && mqtt.passwordFile != nil {
+            m.error("username_file", "missing; password_file needs a username_file")
+        }
+        return mqtt
     }
 
     private func parseSpool(_ top: inout TableReader) -> SpoolSpec? {

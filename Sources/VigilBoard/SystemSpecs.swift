@@ -56,13 +56,14 @@ public struct UplinkSpec: Sendable, Equatable, Codable {
     public var udp: UDPSpec?
     public var serial: SerialUplinkSpec?
     public var file: FileSinkSpec?
+    public var sparkplug: SparkplugSpec?
 
     public enum Kind: String, Sendable, Codable, CaseIterable {
-        case mqtt, udp, serial, file, none
+        case mqtt, sparkplug, udp, serial, file, none
     }
 
     enum CodingKeys: String, CodingKey {
-        case kind, mqtt, udp, serial, file
+        case kind, mqtt, udp, serial, file, sparkplug
         case snapshotIntervalMilliseconds = "snapshot_interval_ms", heartbeatSeconds = "heartbeat_s"
     }
 }
@@ -100,6 +101,23 @@ public struct MQTTSpec: Sendable, Equatable, Codable {
         case clientID = "client_id", topicPrefix = "topic_prefix", keepAliveSeconds = "keepalive_s"
         case dataQoS = "data_qos", caFile = "ca_file", certificateFile = "cert_file", keyFile = "key_file"
         case usernameFile = "username_file", passwordFile = "password_file"
+    }
+}
+
+/// Sparkplug B over MQTT (docs/sparkplug.md): the broker connection as `[uplink.mqtt]` has it
+/// (its `topic_prefix` aside: Sparkplug's namespace is fixed), and the node's Sparkplug ids.
+public struct SparkplugSpec: Sendable, Equatable, Codable {
+    public var mqtt: MQTTSpec
+    public var groupID: String
+    /// Default: the asset's `node`.
+    public var edgeNodeID: String
+    public var primaryHostID: String?
+    /// Default (nil): `sparkplug-bdseq` beside the spool directory.
+    public var bdSeqFile: String?
+
+    enum CodingKeys: String, CodingKey {
+        case mqtt
+        case groupID = "group_id", edgeNodeID = "edge_node_id", primaryHostID = "primary_host_id", bdSeqFile = "bdseq_file"
     }
 }
 

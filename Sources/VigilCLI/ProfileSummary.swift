@@ -85,6 +85,9 @@ enum ProfileSummary {
     static func uplinkSummary(_ u: UplinkSpec) -> String {
         switch u.kind {
         case .mqtt: return "mqtt \(u.mqtt?.broker ?? "?") (MQTT \(u.mqtt?.version.rawValue ?? "?"))"
+        case .sparkplug:
+            let sp = u.sparkplug
+            return "sparkplug \(sp?.mqtt.broker ?? "?") spBv1.0/\(sp?.groupID ?? "?")/…/\(sp?.edgeNodeID ?? "?")\(sp?.primaryHostID.map { ", primary host \($0)" } ?? "")"
         case .udp: return "udp \(u.udp?.host ?? "?"):\(u.udp?.port ?? 0)"
         case .serial: return "serial \(u.serial?.device ?? "?") (\(u.serial?.framing.rawValue ?? "?"))"
         case .file: return "file \(u.file?.path ?? "?")"

@@ -37,13 +37,12 @@ public struct MQTTSettings: Sendable {
 public final class MQTTUplink: Uplink {
     public let settings: MQTTSettings
     private var session: MQTTSession?
-    /// QoS 0 frames written to the socket, by when (monotonic ns), while nothing has proven the
-    /// connection alive since: a half-open connection is noticed only after 1.5 keep-alives.
-    private var recentQoS0: [(time: Int64, count: Int)] = []
-    public private(set) var possiblyLostAtDisconnect = 0
+    private var ledger: QoS0Ledger
+    public var possiblyLostAtDisconnect: Int { ledger.possiblyLost }
 
     public init(_ settings: MQTTSettings) {
         self.settings = settings
+        ledger = QoS0Ledger(keepAliveSeconds: settings.connection.keepAliveSeconds)
     }
 
     public var description: String { "mqtt \(settings.connection.broker)" }
@@ -53,7 +52,7 @@ public final class MQTTUplink: Uplink {
     /// of these fails the connection is closed (no frame ever flows on a connection whose birth
     /// was not delivered) and the error says whether the birth may have reached the broker.
     public func connect(birth: Frame, death: Frame) throws(UplinkError) {
-        if session != nil { connectionEnded(lost: !(session?.isConnected ?? false)) }
+        if session != nil { ledger.connectionEnded(lost: !(session?.isConnected ?? false)) }
         session = nil
         let will = MQTTConnection.Will(topic: settings.topic(.death), payload: try death.wireBytes(), qos: 1)
         let candidate = try MQTTSession(settings.connection, will: will, subscriptions: [(settings.rebirthTopic, 1)])
@@ -73,27 +72,8 @@ public final class MQTTUplink: Uplink {
         messages.reserveCapacity(frames.count)
         for f in frames { messages.append(MQTTSession.Message(topic: settings.topic(f.header.type), payload: try f.wireBytes(), qos: settings.qos(f.header.type))) }
         let delivered = try session.publish(messages, deliveryTimeoutMilliseconds: settings.deliveryTimeoutMilliseconds)
-        let unacknowledged = messages.prefix(delivered).filter { $0.qos == 0 }.count
-        let now = Self.monotonicNanoseconds()
-        // A QoS 1 confirmation proves the connection carried everything before it.
-        if messages.prefix(delivered).contains(where: { $0.qos > 0 }) { recentQoS0.removeAll() }
-        let window = Int64(settings.connection.keepAliveSeconds) * 1_500_000_000
-        recentQoS0.removeAll { now - $0.time > window }
-        if unacknowledged > 0 { recentQoS0.append((now, unacknowledged)) }
+        ledger.delivered(messages.prefix(delivered).map(\.qos))
         return delivered
-    }
-
-    static func monotonicNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
-
-    /// Counts the QoS 0 frames of the last keep-alive window as possibly lost when the
-    /// connection was lost rather than closed.
-    private func connectionEnded(lost: Bool) {
-        if lost { possiblyLostAtDisconnect += recentQoS0.reduce(0) { $0 + $1.count } }
-        recentQoS0.removeAll()
     }
 
     public func disconnect(death: Frame?) {
@@ -101,7 +81,7 @@ public final class MQTTUplink: Uplink {
         let alive = session.isConnected
         if let death, alive { _ = try? send([death]) }
         // Called without a death after a failed send: the connection is taken as lost.
-        connectionEnded(lost: !alive || death == nil)
+        ledger.connectionEnded(lost: !alive || death == nil)
         session.disconnect()
         self.session = nil
     }

@@ -6,9 +6,13 @@ public struct UplinkError: Error, Sendable, CustomStringConvertible {
     /// A failed `connect` that got as far as publishing the birth: it may have reached the
     /// gateway, so its sequence number is used up (a data frame must never carry it too).
     public var birthMayHaveBeenSent = false
-    public init(_ message: String, birthMayHaveBeenSent: Bool = false) {
+    /// Try again after this long rather than after the back-off: the transport is up and waits
+    /// for something else (a Sparkplug primary host to come online).
+    public var retryAfterNanoseconds: Int64?
+    public init(_ message: String, birthMayHaveBeenSent: Bool = false, retryAfterNanoseconds: Int64? = nil) {
         self.message = message
         self.birthMayHaveBeenSent = birthMayHaveBeenSent
+        self.retryAfterNanoseconds = retryAfterNanoseconds
     }
     public var description: String { message }
 }
