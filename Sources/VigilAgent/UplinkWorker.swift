@@ -90,6 +90,7 @@ final class UplinkWorker: @unchecked Sendable {
     private var historicalBelow: UInt64 = 0
     private let firstIndexOfRun: UInt64
     private var wasConnected = false
+    private var anAttemptFailed = false
     static let maximumBackoffNanoseconds: Int64 = 30_000_000_000
     static let memoryBacklogLimit = 4096
 
@@ -262,9 +263,10 @@ final class UplinkWorker: @unchecked Sendable {
         do {
             try u.connect(birth: producer.birth(at: now, losses: lossCounts()), death: producer.death(.connectionLost, at: now, losses: lossCounts()))
             producer.birthDelivered()
-            // Frames from before this connection are replayed as historical; on the first connection
-            // only those a previous run left in the spool are.
-            historicalBelow = status.withLock { $0.connects } == 0 ? firstIndexOfRun : store.statistics.nextIndex
+            // Frames that waited for this connection are replayed as historical. On a first
+            // connection made at the first attempt, only those a previous run left in the spool
+            // waited; the few built while that attempt ran are live.
+            historicalBelow = status.withLock { $0.connects } == 0 && !anAttemptFailed ? firstIndexOfRun : store.statistics.nextIndex
             backoff.connected()
             wasConnected = true
             let count = status.withLock { s -> Int in
@@ -278,6 +280,7 @@ final class UplinkWorker: @unchecked Sendable {
             // A birth that may have reached the gateway keeps its sequence number: the next data
             // frame must not carry it too (the gateway then sees a gap, which is honest).
             if error.birthMayHaveBeenSent { producer.birthDelivered() }
+            anAttemptFailed = true
             let message = error.message
             let changed = status.withLock { s -> Bool in
                 defer { s.lastError = message; s.connected = false }
