@@ -18,6 +18,8 @@ let package = Package(
         .library(name: "VigilRuntime", targets: ["VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "VigilBoardSimulated", "VigilAgent"]),
         // Uplinks and the spool; what `Benchmarks/run frames` measures.
         .library(name: "VigilUplink", targets: ["VigilUplink"]),
+        // vigil frames as Sparkplug B messages (for gateways, and `Benchmarks/run frames`).
+        .library(name: "VigilSparkplug", targets: ["VigilSparkplug"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),

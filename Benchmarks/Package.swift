@@ -14,6 +14,7 @@ let package = Package(
             .product(name: "VigilRuntime", package: "vigil"),
             .product(name: "VigilFrames", package: "vigil"),
             .product(name: "VigilUplink", package: "vigil"),
+            .product(name: "VigilSparkplug", package: "vigil"),
         ]),
     ]
 )
