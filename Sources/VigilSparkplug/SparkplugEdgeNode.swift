@@ -56,6 +56,8 @@ public final class SparkplugEdgeNode {
     private var places: [Int: Place] = [:]
     private var current: [UInt64: (value: SparkplugValue, properties: [SparkplugProperty], timestamp: UInt64)] = [:]
     private var sentQuality: [UInt64: Quality] = [:]
+    /// The wall clock's sync state as the host last saw it (every frame's header carries it).
+    private var sentClock: ClockSyncState?
 
     /// The node's own metrics' aliases.
     public enum Alias {
@@ -64,6 +66,7 @@ public final class SparkplugEdgeNode {
         public static let asset: UInt64 = 0x1_0002
         public static let profile: UInt64 = 0x1_0003
         public static let profileSHA256: UInt64 = 0x1_0004
+        public static let clockState: UInt64 = 0x1_0005
         public static func loss(_ cause: LossCause) -> UInt64 { 0x1_0100 + UInt64(cause.rawValue) }
         public static func ruleEvent(_ rule: Int) -> UInt64 { 0x2_0000 + UInt64(rule) }
         public static let interlockEvent: UInt64 = 0x2_FFFF
@@ -123,7 +126,9 @@ public final class SparkplugEdgeNode {
             fixed("Properties/Asset", Alias.asset, .string(body.asset)),
             fixed("Properties/Profile", Alias.profile, .string(body.profileName)),
             fixed("Properties/Profile SHA-256", Alias.profileSHA256, .string(body.profileHash.map { Self.hex($0) }.joined())),
+            fixed("clock/state", Alias.clockState, .string(frame.header.clockSync.name)),
         ]
+        sentClock = frame.header.clockSync
         for cause in LossCause.allCases {
             let count = body.losses.first { $0.cause == cause }?.count ?? 0
             node.append(fixed("Losses/\(cause.name)", Alias.loss(cause), .uint64(count)))
@@ -214,6 +219,12 @@ public final class SparkplugEdgeNode {
             node.append(m)
         case .birth, .death:
             return []
+        }
+        if !historical && frame.header.clockSync != sentClock {
+            var m = SparkplugMetric(name: nil, alias: Alias.clockState, timestampMilliseconds: t, value: .string(frame.header.clockSync.name))
+            m.includesDataType = false
+            node.append(m)
+            sentClock = frame.header.clockSync
         }
         var out: [SparkplugMessage] = []
         if !node.isEmpty {

@@ -79,6 +79,7 @@ import VigilSparkplug
         #expect(nodeMetrics["Properties/Profile SHA-256"]?.string("value") == String(repeating: "ab", count: 32))
         #expect(nodeMetrics["Losses/evicted_data"]?.int("value") == 3)
         #expect(nodeMetrics["interlock/state"]?.string("datatype") == "INT64")
+        #expect(nodeMetrics["clock/state"]?.string("value") == "synchronized")
         #expect(nodeMetrics["loop/overruns"] != nil && nodeMetrics["rules/motor-hot/last_event"] != nil && nodeMetrics["interlock/last_event"] != nil)
         let dbirths = b.host.messages("DBIRTH")
         #expect(dbirths.map { $0.string("device") } == ["bearing", "motor"])
@@ -109,6 +110,12 @@ import VigilSparkplug
         #expect(floats.count == 3 && abs(floats[0] - 0.02123) < 1e-6, "\(bands)")
         let ndata = b.host.messages("NDATA")
         #expect(ndata.flatMap(\.metrics).contains { $0.string("name") == "interlock/state" && $0.int("value") == 2 })
+        #expect(!ndata.flatMap(\.metrics).contains { $0.string("name") == "clock/state" }, "the clock state is sent only when it changes")
+        // The clock losing its sync is a node metric at once.
+        var unsynced = Self.data(4, [DataValue(channel: 5, quality: [], raw: 2)])
+        unsynced.header.clockSync = .unsynchronized
+        #expect(try uplink.send([unsynced]) == 1)
+        #expect(b.host.waitFor(seconds: 5) { m in m.flatMap(\.metrics).contains { $0.string("name") == "clock/state" && $0.string("value") == "unsynchronized" } })
         let tripped = try #require(ndata.flatMap(\.metrics).first { $0.string("name") == "rules/bearing-trip/last_event" })
         #expect(tripped.string("value") == "tripped")
         let eventProps = tripped["properties"] as? [String: Any]
