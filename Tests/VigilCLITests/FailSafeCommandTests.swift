@@ -76,7 +76,9 @@ import VigilLoop
     /// agent, keeps the agent from the OOM killer, and does not filter out the clock query.
     @Test func theUnitDrivesTheSafeStateAfterEveryExitAndLetsTheClockBeRead() throws {
         let settings = Self.unitSettings()
-        #expect(settings.contains { $0.key == "ExecStopPost" && $0.value == "/usr/local/bin/vigil safe-state --board /etc/vigil/board.toml" })
+        #expect(settings.contains { $0.key == "ExecStopPost" && $0.value == "/usr/bin/vigil safe-state --board /etc/vigil/board.toml" })
+        // Issue 20 (2): never started on a profile that does not validate (the package's placeholder).
+        #expect(settings.contains { $0.key == "ExecStartPre" && $0.value == "/usr/bin/vigil board validate /etc/vigil/board.toml" })
         let oom = settings.first { $0.key == "OOMScoreAdjust" }.flatMap { Int($0.value) }
         #expect((oom ?? 0) <= -500, "OOMScoreAdjust \(oom.map(String.init) ?? "missing")")
         #expect(!settings.contains { $0.key == "ProtectClock" && $0.value != "no" }, "ProtectClock filters out adjtimex")
@@ -85,7 +87,7 @@ import VigilLoop
         // systemd-analyze wants the executables to exist: point the unit at the built binary.
         let dir = TestPaths.makeTemporaryDirectory("vigil-unit")
         defer { TestPaths.removeTree(dir) }
-        let text = try #require(TestPaths.readText(Self.unit)).replacing("/usr/local/bin/vigil", with: TestPaths.vigilBinary)
+        let text = try #require(TestPaths.readText(Self.unit)).replacing("/usr/bin/vigil", with: TestPaths.vigilBinary)
         TestPaths.writeFile(dir + "/vigil.service", text)
         let verify = try ChildProcess.run("/usr/bin/systemd-analyze", ["verify", "--man=no", dir + "/vigil.service"], timeoutSeconds: 60)
         #expect(verify.status == 0 && verify.stderr.isEmpty, "\(verify.output)")
