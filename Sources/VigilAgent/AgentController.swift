@@ -104,7 +104,8 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             let s = cycle.latest.read(i)
             let age: Int64? = s.time == .zero ? nil : now.monotonic.nanoseconds(since: s.time) / 1_000_000
             channelStatus.append(ChannelStatus(name: c.name, value: s.value.isFinite ? s.value : nil, unit: c.unit.rawValue,
-                                               quality: s.time == .zero ? "no_value" : s.quality.summary, ageMilliseconds: age))
+                                               quality: s.time == .zero ? "no_value" : s.quality.summary, ageMilliseconds: age,
+                                               display: c.display(s.time == .zero ? nil : s.value), resolution: c.resolution))
         }
         let levels = cycle.outputLevels.load(ordering: .acquiring)
         let outputs = p.outputs.enumerated().map { i, o in
@@ -128,7 +129,7 @@ final class AgentController<Board: NodeBoard>: @unchecked Sendable {
             refusals: grant?.refusals ?? [])
         let events = uplink.recentEvents.withLock { Array($0.suffix(20)) }
         return StatusReport(
-            board: p.board.name, node: p.asset.node, profile: loaded.path, profileSHA256: loaded.sha256.hexString, pid: getpid(),
+            statusFormat: 2, board: p.board.name, node: p.asset.node, profile: loaded.path, profileSHA256: loaded.sha256.hexString, pid: getpid(),
             uptimeSeconds: Double(now.monotonic.nanoseconds(since: start.monotonic)) / 1e9, clockSync: board.clockSyncState().name,
             interlock: InterlockStatus(state: summary.state.rawValue, tripped: summary.tripped, why: summary.reasons.map(describe), rules: rules,
                                        outputs: outputs, systemFaults: faults.names),

@@ -37,6 +37,9 @@ public struct ControlResponse<Result: Codable & Sendable>: Codable, Sendable {
 
 /// What `vigil status` prints.
 public struct StatusReport: Codable, Sendable {
+    /// 2 since channels carry `display` and `resolution` (absent, i.e. 1, before); every field of
+    /// format 1 is unchanged.
+    public var statusFormat: Int?
     public var board: String
     public var node: String
     public var profile: String
@@ -114,6 +117,10 @@ public struct ChannelStatus: Codable, Sendable {
     public var quality: String
     /// Milliseconds since the value was taken (nil: never).
     public var ageMilliseconds: Int64?
+    /// Status format 2: the value as a technician reads it (`B` for an ISO zone, `closed`,
+    /// `1.364` to the channel's resolution), and that resolution.
+    public var display: String?
+    public var resolution: Double?
 }
 
 public struct LoopStatus: Codable, Sendable {

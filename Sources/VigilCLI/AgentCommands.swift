@@ -112,70 +112,64 @@ struct StatusCommand: ParsableCommand {
     }
 }
 
+/// `vigil status` as text: what is wrong first (StatusLayout), then the rest.
 enum StatusText {
     static func render(_ s: StatusReport) -> String {
-        var out: [String] = []
-        out.append("node \(s.node) on board \(s.board), up \(Int(s.uptimeSeconds)) s, clock \(s.clockSync), profile \(s.profile)")
-        out.append("interlock: \(s.interlock.state.uppercased())")
-        for w in s.interlock.why { out.append("  why: \(w)") }
-        out.append("outputs: " + s.interlock.outputs.map { "\($0.name)=\($0.on ? "ON" : "off")" }.joined(separator: "  "))
-        out.append("rules:")
-        for r in s.interlock.rules {
-            out.append("  \(pad(r.name, 30)) \(pad(r.state, 22)) \(pad(r.value.map { fmt($0) } ?? "-", 10)) \(r.comparison) \(fmt(r.limit)) \(r.unit) → \(r.action)")
-        }
-        out.append("channels:")
-        for c in s.channels {
-            out.append("  \(pad(c.name, 34)) \(pad(c.value.map { fmt($0) } ?? "-", 12)) \(pad(c.unit, 6)) \(pad(c.quality, 14)) \(c.ageMilliseconds.map { "\($0) ms" } ?? "never")")
-        }
-        let l = s.loop
-        out.append("loop: \(l.periodMicroseconds) µs, \(l.scheduler), lateness p50 \(l.latenessP50Microseconds) µs p99 \(l.latenessP99Microseconds) µs max \(l.latenessMaxMicroseconds) µs, overruns \(l.overruns), cycles \(l.cycles)")
-        let u = s.uplink
-        out.append("uplink: \(u.transport) \(u.connected ? "connected" : "DISCONNECTED")\(u.lastError.map { " (\($0))" } ?? ""), frames built \(u.framesBuilt), delivered \(u.framesDelivered)")
-        if let why = u.storeFallback {
-            out.append("store: \(u.store.uppercased()) — the spool could not open: \(why)")
-        }
-        let lost = u.losses
-        out.append("lost before the store: updates \(lost.droppedUpdates), event reports \(lost.droppedEvents), unencodable \(lost.encodeFailures), backlog overflow \(lost.backlogOverflow) (memory backlog \(u.memoryBacklog)), QoS 0 possibly lost \(lost.qos0PossiblyLost)")
-        if let sp = u.spool {
-            out.append("\(u.storeFallback == nil ? "spool" : "memory store"): \(sp.pendingRecords) frames pending (\(sp.pendingBytes) B), dropped data \(sp.droppedData) events \(sp.droppedEvents), torn \(sp.tornRecords), damaged \(sp.corruptRecords), unsynced at an fsync error \(sp.unsyncedAtFsyncError)")
-            for problem in [sp.syncProblem, sp.cursorProblem].compactMap({ $0 }) { out.append("spool problem: \(problem)") }
-        }
-        if !s.recentEvents.isEmpty {
-            out.append("recent events:")
-            for e in s.recentEvents.suffix(8) {
-                out.append("  \(e.kind)\(e.rule.map { " \($0)" } ?? "")\(e.value.map { " value \(fmt($0))" } ?? "")\(e.limit.map { " limit \(fmt($0))" } ?? "")")
-            }
-        }
-        return out.joined(separator: "\n")
+        let attention = StatusLayout.attention(s, channels: s.channels)
+        return (StatusLayout.head(s) + attention + StatusLayout.rest(s, channels: s.channels)).joined(separator: "\n")
     }
 
-    static func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
-    static func fmt(_ v: Double) -> String {
-        let r = (v * 1000).rounded() / 1000
-        return r == r.rounded() && abs(r) < 1e12 ? String(Int64(r)) : "\(r)"
-    }
+    static func pad(_ s: String, _ n: Int) -> String { StatusLayout.pad(s, n) }
+    static func fmt(_ v: Double) -> String { StatusLayout.fmt(v) }
 }
 
 struct WatchCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "watch", abstract: "A live status table, refreshing in place (Ctrl-C to leave).")
+    static let configuration = CommandConfiguration(commandName: "watch",
+        abstract: "A live status screen that fits the terminal: interlock, outputs and what is wrong first (q to quit).",
+        discussion: "On a terminal the screen follows its size; ↑/↓ or j/k scroll the rest, q quits. Where standard output is not a terminal, one snapshot is printed (as `vigil status` does), or --count snapshots.")
 
     @OptionGroup var agent: AgentLocation
     @Option(help: "Refresh interval, seconds.") var interval: Double = 1
-    @Option(help: "Stop after this many refreshes (0 = until Ctrl-C).") var count: Int = 0
+    @Option(help: "Stop after this many refreshes (0 = until q or Ctrl-C on a terminal; one snapshot otherwise).") var count: Int = 0
+    @Option(help: "Show only channels whose name contains this (or matches it, with * as a wildcard).") var channels: String?
     @Flag(help: "One JSON status object per line instead of a table.") var json = false
 
     func run() throws {
-        var n = 0
-        while count == 0 || n < count {
-            let s = try agent.ask(ControlRequest(command: "status"), as: StatusReport.self)
-            if json {
-                Console.out(JSONOutput.encode(s, pretty: false))
-            } else {
-                // Home the cursor and clear: the table refreshes in place on a terminal.
-                Console.out((Console.stdoutIsTerminal ? "\u{1B}[H\u{1B}[2J" : "") + StatusText.render(s))
+        if json || !Console.stdoutIsTerminal {
+            let snapshots = count == 0 ? 1 : count
+            for n in 0..<snapshots {
+                var s = try agent.ask(ControlRequest(command: "status"), as: StatusReport.self)
+                if let p = channels { s.channels = s.channels.filter { StatusLayout.matches($0.name, p) } }
+                Console.out(json ? JSONOutput.encode(s, pretty: false) : StatusText.render(s))
+                if n + 1 < snapshots { usleep(UInt32(max(0.05, interval) * 1e6)) }
             }
+            return
+        }
+        let terminal = WatchTerminal()
+        defer { terminal.restore() }
+        var screen = WatchScreen(width: 80, height: 24, channelPattern: channels)
+        var n = 0
+        var report = try agent.ask(ControlRequest(command: "status"), as: StatusReport.self)
+        var nextRefresh = WatchTerminal.now() + interval
+        while count == 0 || n < count {
+            (screen.width, screen.height) = terminal.size()
+            let (lines, maximumScroll) = screen.render(report)
+            screen.scroll = min(screen.scroll, maximumScroll)
+            terminal.draw(lines)
             n += 1
-            if count == 0 || n < count { usleep(UInt32(max(0.05, interval) * 1e6)) }
+            // Wait for the next refresh, a key or a resize (which redraws at once).
+            while true {
+                let key = terminal.waitForKey(until: nextRefresh)
+                if key == .quit || terminal.interrupted { return }
+                if key == .down { screen.scroll = min(screen.scroll + 1, maximumScroll); break }
+                if key == .up { screen.scroll = max(0, screen.scroll - 1); break }
+                if key == .resized { break }
+                if WatchTerminal.now() >= nextRefresh {
+                    report = try agent.ask(ControlRequest(command: "status"), as: StatusReport.self)
+                    nextRefresh = WatchTerminal.now() + max(0.05, interval)
+                    break
+                }
+            }
         }
     }
 }
