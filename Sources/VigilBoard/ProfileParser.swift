@@ -546,6 +546,8 @@ struct ProfileParser {
             }
         } else if kind == .heartbeat {
             t.error("feedback", "a heartbeat output toggles every cycle, faster than a relay contact follows; monitor the relay it feeds instead")
+        } else if kind == .statusLED || kind == .faultLED {
+            t.error("feedback", "an indicator LED has no contact to monitor; feedback is for relays")
         }
         guard let name, let line else { return nil }
         return OutputSpec(name: name, line: line, kind: kind, activeLow: activeLow, feedback: feedback, feedbackActiveLow: feedbackActiveLow,

@@ -10,6 +10,11 @@ public enum OutputKind: String, Sendable, Equatable, CaseIterable, Codable {
     /// Toggles every evaluation in which everything is healthy, for an external watchdog relay;
     /// a stuck level tells the relay to drop.
     case heartbeat
+    /// An indicator blinking the node's state (``StatusLight``: armed, waiting for a reset,
+    /// tripped, sensor fault, system fault, starting).
+    case statusLED = "status_led"
+    /// An indicator lit while any fault holds (a sensor fault or a system fault).
+    case faultLED = "fault_led"
 }
 
 /// A local reset request: who asked, and for the control socket the caller.
@@ -47,6 +52,8 @@ public struct Interlock: Sendable {
     /// Events of the last evaluation (capacity reserved up front; refilled each call).
     public private(set) var events: [InterlockEvent]
     private var wasArmed = false
+    /// Whether any output is a status or fault LED (worked out once, not per evaluation).
+    private let hasIndicators: Bool
 
     /// Events one evaluation can produce at most: one per rule plus the interlock-wide ones.
     public var eventCapacity: Int { 2 * rules.count + 4 }
@@ -61,6 +68,7 @@ public struct Interlock: Sendable {
         precondition(rules.allSatisfy { $0.output >= 0 && $0.output < outputs.count && $0.hysteresisIsValid })
         self.rules = rules
         self.outputKinds = outputs
+        hasIndicators = outputs.contains { if case .statusLED = $0 { return true }; if case .faultLED = $0 { return true }; return false }
         // Until a rule has seen a healthy input it holds the safe state.
         states = [RuleState](repeating: .starting, count: rules.count)
         inputs = [InputClass](repeating: .fault, count: rules.count)
@@ -145,6 +153,20 @@ public struct Interlock: Sendable {
                 // to drop. A warning (or a warn rule's fault) keeps it toggling: the relay stops
                 // the machine only when vigil itself would.
                 outputs[o] = tripped ? false : !outputs[o]
+            case .statusLED, .faultLED:
+                break   // after the loop: they show the state this evaluation ends in
+            }
+        }
+        if hasIndicators {
+            // Matched by pattern, not `==`: a String-backed enum's `==` compares raw values and
+            // allocates, and this runs every cycle.
+            let light = statusLight, fault = anyFault
+            for o in 0..<outputKinds.count {
+                switch outputKinds[o] {
+                case .statusLED: outputs[o] = light.level(at: now)
+                case .faultLED: outputs[o] = fault
+                default: break
+                }
             }
         }
         let armed = !tripped

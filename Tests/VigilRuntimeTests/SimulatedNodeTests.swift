@@ -48,10 +48,10 @@ final class SimulatedNode {
 
     /// Runs `count` periods; Modbus is polled every 100 periods (its own thread in the agent).
     /// `figures` is what the loop tells each cycle about its own timing (nil: not yet published).
-    func step(_ count: Int, modbus: Bool = true, figures: LoopFigures? = nil) {
+    func step(_ count: Int, modbus: Bool = true, figures: LoopFigures? = nil, deadlineBurst: Bool = false) {
         for _ in 0..<count {
             let now = clock.now
-            body.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: false, previousMetDeadline: true,
+            body.cycle(CycleTiming(deadline: now, wake: now, index: index, isWarmUp: false, deadlineBurst: deadlineBurst, previousMetDeadline: true,
                                    figures: figures))
             index += 1
             if modbus && index % 100 == 0 {
