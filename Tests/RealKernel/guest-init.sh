@@ -30,7 +30,7 @@ mkdir $G $G/bank0
 echo vigil-bench > $G/bank0/label
 echo 8 > $G/bank0/num_lines
 i=0
-for name in RUN_PERMIT ESTOP_FB RESET_BTN SPARE_OUT SPARE_IN HEARTBEAT TACHO; do
+for name in RUN_PERMIT ESTOP_FB RESET_BTN SPARE_OUT SPARE_IN HEARTBEAT TACHO STATUS_LED; do
   mkdir $G/bank0/line$i && echo $name > $G/bank0/line$i/name
   i=$((i + 1))
 done
@@ -38,7 +38,7 @@ echo 1 > $G/live
 SIM=/sys/devices/platform/$(cat $G/dev_name)/$(cat $G/bank0/chip_name)
 pull() { echo $2 > $SIM/sim_gpio$1/pull; }
 value() { cat $SIM/sim_gpio$1/value; }
-RUN_PERMIT=0; ESTOP_FB=1; RESET_BTN=2; SPARE_OUT=3; SPARE_IN=4; HEARTBEAT=5; TACHO=6
+RUN_PERMIT=0; ESTOP_FB=1; RESET_BTN=2; SPARE_OUT=3; SPARE_IN=4; HEARTBEAT=5; TACHO=6; STATUS_LED=7
 pull $ESTOP_FB pull-up
 pull $RESET_BTN pull-down
 pull $TACHO pull-down
@@ -49,6 +49,22 @@ press_reset() { pull $RESET_BTN pull-up; sleep 0.2; pull $RESET_BTN pull-down; s
 wait_state() { for i in $(seq $2); do vigil status --json > /tmp/ws.json 2>/dev/null && grep -q "\"state\" : \"$1\"" /tmp/ws.json && return 0; sleep 0.1; done; return 1; }
 # How many distinct levels the heartbeat line shows over N samples.
 heartbeat_levels() { seen=""; for i in $(seq $1); do seen="$seen$(value $HEARTBEAT)"; done; echo "$seen" | grep -o . | sort -u | wc -l; }
+# The status LED's on-times over about $1 ms, from its edges as the shell sees them (ms each,
+# space-separated; the first, partial one left out), polled as fast as the shell can.
+led_on_times() {
+  end=$(( $(now_ms) + $1 )); last=$(value $STATUS_LED); rise=""; out=""
+  while [ $(now_ms) -lt $end ]; do
+    v=$(value $STATUS_LED)
+    if [ "$v" != "$last" ]; then
+      t=$(now_ms)
+      if [ "$v" = 1 ]; then rise=$t; elif [ -n "$rise" ]; then out="$out $((t - rise))"; fi
+      last=$v
+    fi
+  done
+  echo $out
+}
+# Whether every on-time in $1 lies within $2 ± $3 ms, and there are at least $4 of them.
+near() { n=0; for x in $1; do [ $x -ge $(($2 - $3)) ] && [ $x -le $(($2 + $3)) ] || return 1; n=$((n + 1)); done; [ $n -ge $4 ]; }
 
 # i2c-stub: a TMP102 at 0x48 (42.375 °C, config 0x60A0) and an ADXL345's DEVID at 0x53.
 BUS=""
@@ -123,9 +139,17 @@ check "agent starts and waits for a reset with healthy inputs" $ok "interlock $(
 # The bench profile lets only the reset button reset: the control socket is refused.
 vigil interlock reset > /tmp/reset.txt 2>&1; r=$?
 check "a reset from the control socket is refused when only the button may reset" $([ $r = 5 ] && [ $(value $RUN_PERMIT) = 0 ] && grep -q "only the reset button" /tmp/reset.txt; echo $?) "exit $r, RUN_PERMIT=$(value $RUN_PERMIT): $(head -c 120 /tmp/reset.txt)"
+# The code the interlock's state calls for: a rule whose input is unusable (here often the clock
+# rule: the guest's clock is never synchronised) outranks waiting for a reset.
+vigil status --json > /tmp/led.json
+if grep -q '"state" : "faulted' /tmp/led.json; then want=150; code="sensor fault (double flash, 150 ms on)"; else want=500; code="waiting for a reset (500 ms on, 1 Hz)"; fi
+on=$(led_on_times 3500)
+check "the status LED blinks the code of the state vigil status reports on the real line" $(near "$on" $want 110 2; echo $?) "$code; on-times: $on ms; rules: $(grep -o '"state" : "[a-z_():]*"' /tmp/led.json | sort | uniq -c | tr -s ' \n' ' ')"
 press_reset
 for i in $(seq 20); do [ $(value $RUN_PERMIT) = 1 ] && break; sleep 0.1; done
 check "the reset button (press and release) arms the permissive on the real line" $([ $(value $RUN_PERMIT) = 1 ]; echo $?) "RUN_PERMIT=$(value $RUN_PERMIT)"
+seen=""; for i in $(seq 20); do seen="$seen$(value $STATUS_LED)"; sleep 0.05; done
+check "the status LED is steady on while armed" $([ "$seen" = 11111111111111111111 ]; echo $?) "samples $seen"
 levels=$(heartbeat_levels 60)
 check "the heartbeat line toggles while the node is armed" $([ $levels = 2 ]; echo $?) "$levels distinct levels in 60 samples"
 
@@ -133,7 +157,7 @@ set -- $(vigil gpio set RUN_PERMIT 0 2>&1; echo "exit=$?")
 check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=5"; echo $?) "$(echo $* | cut -c1-120)"
 
 vigil status --json > /tmp/status.json
-check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -A3 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -A3 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-100)"
+check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-160)"
 
 # Trip 1: the e-stop chain opens (gpio-sim pull) → RUN_PERMIT drops.
 t0=$(now_ms); pull $ESTOP_FB pull-down

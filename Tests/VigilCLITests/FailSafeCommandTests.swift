@@ -51,7 +51,7 @@ import VigilLoop
         let r = try vigil(["safe-state", "--board", "Boards/simulator.toml", "--json"])
         #expect(r.status == 0, "\(r.output)")
         let lines = try JSONDecoder().decode([SafeStateLineReport].self, from: Data(r.stdout.utf8))
-        #expect(lines.map(\.output) == ["run-permit", "warn-lamp", "heartbeat"])
+        #expect(lines.map(\.output) == ["run-permit", "warn-lamp", "heartbeat", "status-led", "fault-led"])
         #expect(lines.allSatisfy { $0.safe && $0.detail.contains("reads back off") }, "\(lines)")
         let bad = try vigil(["safe-state", "--board", "Tests/VigilBoardTests/Corpus/13-adxl345-rate.toml"])
         #expect(bad.status == 2)
