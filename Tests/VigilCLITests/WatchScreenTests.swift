@@ -70,12 +70,15 @@ import VigilBoard
         #expect(try h.vigil(["interlock", "reset"]).status == 0)
         screen = try tmux.waitForScreen(seconds: 3) { $0.contains { $0.hasPrefix("interlock: ARMED") } }
         #expect(screen.contains { $0.hasPrefix("interlock: ARMED") }, "\(screen.joined(separator: "\n"))")
-        // The vibration ramp trips the machine: on screen within one refresh (0.5 s) of the agent saying so.
+        // The vibration ramp trips the machine: on screen within a refresh of the agent saying so.
         #expect(try h.waitFor(seconds: 30) { $0.interlock.state == "tripped" })
         let tripSeen = monotonicSeconds()
         screen = try tmux.waitForScreen(seconds: 3) { $0.contains { $0.hasPrefix("interlock: TRIPPED") } }
         #expect(screen.contains { $0.hasPrefix("interlock: TRIPPED") }, "\(screen.joined(separator: "\n"))")
-        #expect(monotonicSeconds() - tripSeen < 1.0, "the trip took \(monotonicSeconds() - tripSeen) s to show")
+        // One refresh (0.5 s) plus the watch's own status request and tmux's capture; the bound
+        // leaves a loaded 2-core CI machine 1.5 s of scheduling slack (a screen that does not
+        // refresh in place never shows it).
+        #expect(monotonicSeconds() - tripSeen < 2.0, "the trip took \(monotonicSeconds() - tripSeen) s to show")
         // What is wrong comes right after the head.
         let attention = screen.firstIndex { $0.hasPrefix("rules not normal:") }
         #expect(attention != nil && attention! < 8, "\(screen.joined(separator: "\n"))")
