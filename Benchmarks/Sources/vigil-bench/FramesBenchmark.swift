@@ -135,18 +135,24 @@ enum FramesBenchmark {
                 let uplink = SparkplugUplink(settings)
                 defer { unlink(settings.bdSeqFile) }
                 do { try uplink.connect(birth: birth(), death: birth()) } catch { line += " sparkplug_mqtt=\(error)"; continue }
-                let total = 5000
-                let batch = [Frame](repeating: data, count: 32)
-                let t0 = LoopBenchmark.monotonicNanoseconds()
-                var sent = 0
-                while sent < total { sent += (try? uplink.send(batch)) ?? 0 }
-                let seconds = Double(LoopBenchmark.monotonicNanoseconds() - t0) / 1e9
-                uplink.disconnect(death: nil)
-                line += qos == 1 ? " sparkplug_qos1_delivered_snapshots_per_s=\(Int(Double(sent) / seconds))"
-                    : " sparkplug_qos0_written_snapshots_per_s=\(Int(Double(sent) / seconds))"
+                let rate = Int(sendRate(uplink, data))
+                line += qos == 1 ? " sparkplug_qos1_delivered_snapshots_per_s=\(rate)" : " sparkplug_qos0_written_snapshots_per_s=\(rate)"
             }
         }
         print(line + (sink == 42 ? " " : ""))
+    }
+
+    /// Frames per second a connected uplink takes: 5000 copies of `frame` in batches of 32, then
+    /// it disconnects.
+    static func sendRate(_ uplink: any Uplink, _ frame: Frame) -> Double {
+        let total = 5000
+        let batch = [Frame](repeating: frame, count: 32)
+        let t0 = LoopBenchmark.monotonicNanoseconds()
+        var sent = 0
+        while sent < total { sent += (try? uplink.send(batch)) ?? 0 }
+        let seconds = Double(LoopBenchmark.monotonicNanoseconds() - t0) / 1e9
+        uplink.disconnect(death: nil)
+        return Double(sent) / seconds
     }
 
     /// Runs `body` with a mosquitto on a loopback port (nil when it cannot start).
@@ -177,14 +183,7 @@ enum FramesBenchmark {
                                                  topicBase: "vigil/bench/node", dataQoS: 1))
             let frame = snapshot().data
             do { try uplink.connect(birth: frame, death: frame) } catch { print("# frames: \(error)"); return nil }
-            let total = 5000
-            let batch = [Frame](repeating: frame, count: 32)
-            let t0 = LoopBenchmark.monotonicNanoseconds()
-            var sent = 0
-            while sent < total { sent += (try? uplink.send(batch)) ?? 0 }
-            let seconds = Double(LoopBenchmark.monotonicNanoseconds() - t0) / 1e9
-            uplink.disconnect(death: nil)
-            return Double(sent) / seconds
+            return sendRate(uplink, frame)
         }
         guard let v5 = rate(version: 5), let v311 = rate(version: 4) else { return nil }
         return (v5, v311)
