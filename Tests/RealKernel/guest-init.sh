@@ -10,13 +10,18 @@ mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev
 mkdir -p /tmp /run
 mount -t tmpfs tmp /tmp
+# What differs between the guest architectures, written by the host: SERIAL (the UART wired to the
+# Modbus peer), GUEST_ARCH, and VIGIL_SHA256 (of the binary the host put in).
+. /bench.env
 insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
 insmod /lib/modules/i2c-dev.ko
 insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x4a,0x53
 insmod /lib/modules/lm75.ko
-insmod /lib/modules/watchdog.ko && insmod /lib/modules/i6300esb.ko
-stty -F /dev/ttyS1 raw 2>/dev/null
+# The watchdog core is a module on amd64 and built in on arm64.
+[ -f /lib/modules/watchdog.ko ] && insmod /lib/modules/watchdog.ko
+insmod /lib/modules/i6300esb.ko
+stty -F $SERIAL raw 2>/dev/null
 
 passed=0; failed=0
 check() { # NAME RESULT(0=pass) DETAIL
@@ -76,7 +81,12 @@ i2cset -y $BUS 0x49 0x03 0x7f; i2cset -y $BUS 0x49 0x04 0xff; i2cset -y $BUS 0x4
 # An LM75 at 0x4a (42.5 °C: 0x2A80, which SMBus word order stores as 0x802A), bound to the kernel's lm75 driver.
 i2cset -y $BUS 0x4a 0x00 0x802a w
 echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
-echo "bench: gpio-sim at $SIM, i2c-stub on i2c-$BUS, kernel $(uname -r)"
+echo "bench: $GUEST_ARCH guest: gpio-sim at $SIM, i2c-stub on i2c-$BUS, Modbus on $SERIAL, kernel $(uname -r)"
+
+# The binary under test is the one the host built (for aarch64: the flashed artifact itself), on a
+# kernel of the architecture it was built for.
+sum=$(sha256sum /usr/local/bin/vigil | cut -d' ' -f1)
+check "the binary under test is the host's build, on a $GUEST_ARCH kernel" $([ "$sum" = "$VIGIL_SHA256" ] && [ "$(uname -m)" = "$GUEST_ARCH" ]; echo $?) "sha256 $(echo $sum | cut -c1-16)…, uname -m $(uname -m), $(vigil --version)"
 
 # --- The technician commands, directly on the hardware (no agent yet) ---
 vigil gpio info --json > /tmp/info.json; s=$?
@@ -126,9 +136,9 @@ check "a removed hwmon device is a failure that says why, and is found again onc
 a=$(vigil i2c read --bus $BUS 0x53 0x00); b=$(i2cget -y $BUS 0x53 0x00)
 check "i2c read agrees with i2cget" $([ "$a" = "$b" ] && [ "$a" = 0xe5 ]; echo $?) "vigil $a, i2cget $b"
 
-a=$(vigil modbus read --device /dev/ttyS1 --baud 19200 --address 0 --type int16 --timeout-ms 1000 --json | tr -d ' \n')
-b=$(vigil modbus read --device /dev/ttyS1 --baud 19200 --address 6 --type float32 --timeout-ms 1000 --json | tr -d ' \n')
-check "modbus read over ttyS1 reads the host's pymodbus server" $(echo "$a" | grep -q '"values":\[-1234\]' && echo "$b" | grep -q '"values":\[21.5\]'; echo $?) "$(echo $a | cut -c1-80) $(echo $b | cut -c1-60)"
+a=$(vigil modbus read --device $SERIAL --baud 19200 --address 0 --type int16 --timeout-ms 1000 --json | tr -d ' \n')
+b=$(vigil modbus read --device $SERIAL --baud 19200 --address 6 --type float32 --timeout-ms 1000 --json | tr -d ' \n')
+check "modbus read over the UART ($SERIAL) reads the host's pymodbus server" $(echo "$a" | grep -q '"values":\[-1234\]' && echo "$b" | grep -q '"values":\[21.5\]'; echo $?) "$(echo $a | cut -c1-80) $(echo $b | cut -c1-60)"
 
 # --- The agent with the bench profile ---
 vigil run --board /bench.toml > /tmp/agent.log 2>&1 & agent=$!
@@ -157,7 +167,7 @@ set -- $(vigil gpio set RUN_PERMIT 0 2>&1; echo "exit=$?")
 check "gpio set on the interlock's line is refused" $(echo "$*" | grep -q "exit=5"; echo $?) "$(echo $* | cut -c1-120)"
 
 vigil status --json > /tmp/status.json
-check "the agent polls the Modbus peer over RS-485 (ttyS1)" $(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-160)"
+check "the agent polls the Modbus peer over RS-485 ($SERIAL)" $(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | grep -q -- '-1234'; echo $?) "$(grep -B3 -A6 '"peer.int16_value"' /tmp/status.json | tr -d ' \n' | cut -c1-160)"
 
 # Trip 1: the e-stop chain opens (gpio-sim pull) → RUN_PERMIT drops.
 t0=$(now_ms); pull $ESTOP_FB pull-down
