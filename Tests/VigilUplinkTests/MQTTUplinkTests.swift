@@ -267,26 +267,7 @@ struct TestCertificates {
         ca = "\(d)/ca.crt"; serverCert = "\(d)/server.crt"; serverKey = "\(d)/server.key"
         clientCert = "\(d)/client.crt"; clientKey = "\(d)/client.key"; strangerCert = "\(d)/stranger.crt"; strangerKey = "\(d)/stranger.key"
         strangerServerCert = "\(d)/sserver.crt"; strangerServerKey = "\(d)/sserver.key"; wrongNameCert = "\(d)/wrong.crt"; wrongNameKey = "\(d)/wrong.key"
-        let script = """
-        set -e
-        cd \(d)
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=vigil-test-ca -keyout ca.key -out ca.crt 2>/dev/null
-        openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=stranger-ca -keyout sca.key -out sca.crt 2>/dev/null
-        printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\\n' > san.ext
-        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout server.key -out server.csr 2>/dev/null
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile san.ext -out server.crt 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj /CN=sim-node-1 -keyout client.key -out client.csr 2>/dev/null
-        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out client.crt 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj /CN=stranger -keyout stranger.key -out stranger.csr 2>/dev/null
-        openssl x509 -req -in stranger.csr -CA sca.crt -CAkey sca.key -CAcreateserial -days 2 -out stranger.crt 2>/dev/null
-        openssl req -newkey rsa:2048 -nodes -subj /CN=127.0.0.1 -keyout sserver.key -out sserver.csr 2>/dev/null
-        openssl x509 -req -in sserver.csr -CA sca.crt -CAkey sca.key -CAcreateserial -days 2 -extfile san.ext -out sserver.crt 2>/dev/null
-        printf 'subjectAltName=DNS:elsewhere.example\\n' > wrong.ext
-        openssl req -newkey rsa:2048 -nodes -subj /CN=elsewhere.example -keyout wrong.key -out wrong.csr 2>/dev/null
-        openssl x509 -req -in wrong.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -extfile wrong.ext -out wrong.crt 2>/dev/null
-        chmod 644 *.key
-        """
-        let r = try ChildProcess.run("/bin/bash", ["-c", script], timeoutSeconds: 60)
+        let r = try ChildProcess.run("/bin/bash", [TestPaths.repositoryRoot + "/Tests/Peers/test-certificates.sh", d], timeoutSeconds: 60)
         guard r.status == 0 else { throw ChildProcess.SpawnError(description: "openssl: \(r.output)") }
     }
 }
