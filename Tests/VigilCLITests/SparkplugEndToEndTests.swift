@@ -115,6 +115,12 @@ import VigilUplink
         #expect(host.command("state scada online"))
         #expect(host.waitFor(seconds: 10) { $0.contains { $0.string("type") == "NBIRTH" } })
         #expect(try h.waitFor(seconds: 20) { $0.uplink.spool?.pendingRecords == 0 && $0.uplink.framesDelivered >= waiting.uplink.framesBuilt })
+        // The history is in; live data follows it at the snapshot interval. Wait until each device
+        // has more than three data messages (a slow device can have three when the replay ends).
+        let devices = ["bearing", "motor", "estop"]
+        #expect(host.waitFor(seconds: 10) { messages in
+            devices.allSatisfy { d in messages.filter { $0.string("type") == "DDATA" && $0.string("device") == d }.count > 3 }
+        })
         let data = host.messages.filter { ["NDATA", "DDATA"].contains($0.string("type") ?? "") }
         let historical = data.map { m in m.metrics.contains { $0["is_historical"] as? Bool == true } }
         #expect(historical.filter { $0 }.count >= 5, "the spooled data was not replayed as historical")
@@ -122,13 +128,16 @@ import VigilUplink
         if let firstLive = historical.firstIndex(of: false) { #expect(!historical[firstLive...].contains(true)) }
         // Each device's snapshots in the order they were taken (events carry the time they
         // happened, which may precede the snapshot taken just before them: left out here).
-        for device in ["bearing", "motor", "estop"] {
+        for device in devices {
             let stamps = data.filter { $0.string("device") == device }.compactMap { $0.int("timestamp") }
             #expect(stamps.count > 3 && stamps == stamps.sorted(), "\(device): data out of order: \(stamps)")
         }
+        // Everything built is delivered: live frames are always in flight, so wait for a moment
+        // when none is, rather than sampling one.
+        let allDelivered = try h.waitFor(seconds: 10) { $0.uplink.framesDelivered == $0.uplink.framesBuilt }
         let final = try h.status()
+        #expect(allDelivered, "\(final.uplink)")
         #expect(final.uplink.losses == UplinkLosses() && final.uplink.spool?.droppedData == 0)
-        #expect(final.uplink.framesDelivered == final.uplink.framesBuilt, "\(final.uplink)")
         #expect(h.stop().status == 0)
     }
 }
