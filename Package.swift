@@ -41,9 +41,11 @@ let package = Package(
 
         // MARK: Pure layers: no C library, no Foundation.
         .target(name: "VigilBase"),
+        // JSON text and Codable without Foundation (control socket, `--json`).
+        .target(name: "VigilJSON"),
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilInterlock", dependencies: ["VigilBase", "VigilFrames"]),
-        .target(name: "VigilFrames", dependencies: ["VigilBase"]),
+        .target(name: "VigilFrames", dependencies: ["VigilBase", "VigilJSON"]),
         // vigil frames rendered as Sparkplug B messages, with its protobuf wire format by hand.
         .target(name: "VigilSparkplug", dependencies: ["VigilBase", "VigilFrames"]),
         // One file per part: registers, IDs, addresses, rates, ranges, FIFO depth, bus cost, channels.
@@ -76,13 +78,13 @@ let package = Package(
         // uplink worker, control socket.
         .target(name: "VigilAgent", dependencies: [
             "VigilBase", "VigilBoard", "VigilFrames", "VigilUplink", "VigilSparkplug", "VigilRuntime", "VigilLoop", "VigilInterlock", "VigilHAL",
-            "VigilDSP", "VigilParts", "VigilDrivers", "VigilBoardLinux", "VigilBoardSimulated",
+            "VigilDSP", "VigilParts", "VigilDrivers", "VigilBoardLinux", "VigilBoardSimulated", "VigilJSON",
         ]),
 
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
             "VigilBase", "VigilBoard", "VigilAgent", "VigilFrames", "VigilUplink", "VigilHAL", "VigilHALLinux", "VigilDrivers", "VigilParts",
-            "VigilRuntime", "VigilDSP", "VigilLoop",
+            "VigilRuntime", "VigilDSP", "VigilLoop", "VigilJSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"]),
@@ -91,6 +93,7 @@ let package = Package(
         .target(name: "CTestSupport", path: "Tests/CTestSupport"),
         .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
+        .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON", "VigilBase"]),
         .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "VigilFrames", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "VigilParts", "TestSupport"], exclude: ["Corpus"]),

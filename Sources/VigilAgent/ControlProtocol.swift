@@ -1,8 +1,4 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
+import VigilJSON
 import VigilHAL
 
 /// One request on the control socket: a JSON object on one line. Documented in docs/control-socket.md.
@@ -208,13 +204,11 @@ public struct GPIOLineReport: Codable, Sendable {
 
 enum ControlJSON {
     static func encode<T: Encodable>(_ value: T) -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        guard let data = try? e.encode(value) else { return "{\"exit\":1,\"error\":\"cannot encode the answer\"}" }
-        return String(decoding: data, as: UTF8.self)
+        guard let text = try? JSON.encode(value) else { return "{\"exit\":1,\"error\":\"cannot encode the answer\"}" }
+        return text
     }
 
     static func decode<T: Decodable>(_ type: T.Type, _ text: String) throws -> T {
-        try JSONDecoder().decode(type, from: Data(text.utf8))
+        try JSON.decode(type, from: text)
     }
 }

@@ -1,3 +1,4 @@
+import VigilJSON
 import VigilBase
 /// Renders decoded frames as one JSON object per line, the format of `vigil frame decode`.
 /// Hand-written (no Foundation), keys in a fixed order so output is stable.
@@ -117,27 +118,8 @@ public enum FrameJSON {
         return (v < 0 && n != 0 ? "-" : "") + String(whole) + (decimals > 0 ? "." + frac : "")
     }
 
-    /// A JSON string literal.
-    public static func quoted(_ s: String) -> String {
-        var out = "\""
-        for u in s.unicodeScalars {
-            switch u {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            default:
-                if u.value < 0x20 {
-                    let h = String(u.value, radix: 16)
-                    out += "\\u" + String(repeating: "0", count: 4 - h.count) + h
-                } else {
-                    out.unicodeScalars.append(u)
-                }
-            }
-        }
-        return out + "\""
-    }
+    /// A JSON string literal (VigilJSON's writer, the one home of JSON's escaping rules).
+    public static func quoted(_ s: String) -> String { JSONValue.quoted(s) }
 }
 
 /// Builds one JSON object with keys in insertion order.
