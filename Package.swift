@@ -23,7 +23,6 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // MARK: C libraries from Debian (bookworm), each with its apt provider.
@@ -53,7 +52,7 @@ let package = Package(
         // Uplinks (MQTT, UDP, serial, file) and the store-and-forward spool.
         .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilSparkplug", "VigilHAL", "CVigilMQTT"]),
         .target(name: "VigilBoard", dependencies: [
-            "VigilBase", "VigilParts", "VigilFrames", "VigilDSP", "VigilHAL", "VigilInterlock", .product(name: "TOMLKit", package: "TOMLKit"),
+            "VigilBase", "VigilParts", "VigilFrames", "VigilDSP", "VigilHAL", "VigilInterlock",
         ]),
 
         // MARK: Hardware: capabilities, drivers generic over them, and the two backends.
@@ -108,9 +107,9 @@ let package = Package(
     ]
 )
 
-// Extension members are visible only from modules a file imports itself, so nothing reaches
-// Foundation's String API through TOMLKit's `import Foundation`: that would link
-// FoundationInternationalization and ICU's data (~40 MB) into a static binary.
+// Extension members are visible only from modules a file imports itself: a module that did import
+// Foundation could not lend its String API to the rest (that would link
+// FoundationInternationalization and ICU's data, ~40 MB, into a static binary).
 for target in package.targets where target.type != .system && (target.name.hasPrefix("Vigil") || target.name == "vigil" || target.name == "TestSupport") {
     target.swiftSettings = (target.swiftSettings ?? []) + [.enableUpcomingFeature("MemberImportVisibility")]
 }

@@ -66,19 +66,18 @@ public enum BoardProfileLoader {
         if text.allSatisfy({ $0 == " " || $0 == "\t" || $0 == "\n" }) {
             throw fail("is empty; a profile needs at least schema, [board] and [asset] (see Boards/simulator.toml)")
         }
-        // TOMLKit hands strings over as C strings: an escaped NUL would silently cut a value short
-        // (a topic prefix, a device path), so it is refused here with its line.
+        // Values go to C (device paths, topics) as C strings: an escaped NUL would silently cut one
+        // short, so it is refused here with its line.
         for (i, l) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated()
         where l.contains("\\u0000") || l.contains("\\U00000000") {
             throw fail("contains an escaped NUL character (\\u0000), which no profile value may hold", line: i + 1)
         }
-        let locator = TOMLKeyLocator(text: text)
-        if let problem = locator.parserTrap {
-            throw fail("is not valid TOML: \(problem.message)", line: problem.line, column: problem.column)
-        }
         let root: TOMLNode
+        let locator: TOMLKeyLocator
         do {
-            root = try TOMLNode.parse(text)
+            let parsed = try TOMLReader.parseLocated(text)
+            root = parsed.root
+            locator = TOMLKeyLocator(lines: parsed.lines)
         } catch {
             throw fail("is not valid TOML: \(error.message)", line: error.line, column: error.column)
         }

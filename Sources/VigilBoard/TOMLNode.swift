@@ -1,7 +1,4 @@
-import TOMLKit
-
-/// A parsed TOML value, detached from TOMLKit's C++ storage so that the rest of the profile code
-/// works on plain Swift values. Table keys keep the order TOMLKit reports them in.
+/// A parsed TOML value. Table keys are sorted by their UTF-8 bytes.
 indirect enum TOMLNode: Sendable, Equatable {
     case table([(key: String, value: TOMLNode)])
     case array([TOMLNode])
@@ -39,45 +36,13 @@ indirect enum TOMLNode: Sendable, Equatable {
         }
     }
 
-    /// Parses TOML text. Throws TOMLKit's parse error, located by line and column.
+    /// Parses TOML 1.0.0 text (``TOMLReader``). Throws a syntax error located by line and column.
     static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLNode {
-        let table: TOMLTable
-        do {
-            table = try TOMLTable(string: text)
-        } catch let error as TOMLParseError {
-            throw TOMLSyntaxError(message: error.description, line: error.source.begin.line, column: error.source.begin.column)
-        } catch {
-            throw TOMLSyntaxError(message: "\(error)", line: nil, column: nil)
-        }
-        return convert(table)
-    }
-
-    private static func convert(_ table: TOMLTable) -> TOMLNode {
-        var entries: [(key: String, value: TOMLNode)] = []
-        for key in table.keys {
-            if let value = table[key] { entries.append((key, convert(value))) }
-        }
-        return .table(entries)
-    }
-
-    private static func convert(_ value: TOMLValueConvertible) -> TOMLNode {
-        switch value.type {
-        case .table: return value.table.map(convert) ?? .table([])
-        case .array:
-            guard let array = value.array else { return .array([]) }
-            var items: [TOMLNode] = []
-            for i in 0..<array.count { items.append(convert(array[i])) }
-            return .array(items)
-        case .string: return .string(value.string ?? "")
-        case .int: return .integer(value.int ?? 0)
-        case .double: return .float(value.double ?? 0)
-        case .bool: return .bool(value.bool ?? false)
-        case .date, .time, .dateTime: return .dateTime(value.debugDescription)
-        }
+        try TOMLReader.parse(text)
     }
 }
 
-/// A TOML syntax error with its position (1-based), as TOMLKit reports it.
+/// A TOML syntax error with its position (1-based).
 struct TOMLSyntaxError: Error, Sendable {
     var message: String
     var line: Int?

@@ -96,7 +96,8 @@ import TestSupport
         #expect(d.first?.message.contains("nested") == true, "\(d)")
     }
 
-    /// toml++ asserts (aborting the process) on these; each must come back as a located error.
+    /// The C++ parser vigil once used asserted (aborting the process) on these; each must come back
+    /// as a located error.
     @Test(arguments: [
         ("[[[\n", 1), ("a = 1\n[.b]\n", 2), ("[=]\n", 1), ("a = [}]\n", 1), ("a = [1, [2, }]]\n", 1),
         ("a = [\"0, 625]\nb = 2\n", 1), ("a = {x = }\n", 1), ("a = [1,\n  }\n]\n", 2),

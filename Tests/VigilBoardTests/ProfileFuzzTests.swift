@@ -6,8 +6,8 @@ import TestSupport
 import VigilBase
 @testable import VigilBoard
 
-/// Mutated and random profiles thrown at the loader in this process: a crash (including an
-/// assertion inside TOMLKit's C++ parser) would kill the test run. `VIGIL_FUZZ_ITERATIONS` raises
+/// Mutated and random profiles thrown at the loader in this process: a crash (a trap in the TOML
+/// reader or a validator) would kill the test run. `VIGIL_FUZZ_ITERATIONS` raises
 /// the count; `VIGIL_FUZZ_SEED` replays a run; `VIGIL_FUZZ_TRACE=1` writes the iteration number and
 /// the input being loaded to /tmp/fuzz-iter and /tmp/fuzz-last.toml, so a crash leaves its input behind.
 @Suite struct ProfileFuzzTests {
