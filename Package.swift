@@ -21,9 +21,7 @@ let package = Package(
         // vigil frames as Sparkplug B messages (for gateways, and `Benchmarks/run frames`).
         .library(name: "VigilSparkplug", targets: ["VigilSparkplug"]),
     ],
-    dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
-    ],
+    dependencies: [],
     targets: [
         // MARK: C libraries from Debian (bookworm), each with its apt provider.
         .systemLibrary(name: "CGPIOD", pkgConfig: "libgpiod", providers: [.apt(["libgpiod-dev"])]),
@@ -42,6 +40,8 @@ let package = Package(
         .target(name: "VigilBase"),
         // JSON text and Codable without Foundation (control socket, `--json`).
         .target(name: "VigilJSON"),
+        // Commands declared as structs; help, man page and completions from the same declarations.
+        .target(name: "VigilCommandLine"),
         .target(name: "VigilDSP", dependencies: ["VigilBase"]),
         .target(name: "VigilInterlock", dependencies: ["VigilBase", "VigilFrames"]),
         .target(name: "VigilFrames", dependencies: ["VigilBase", "VigilJSON"]),
@@ -83,8 +83,7 @@ let package = Package(
         // MARK: The command line.
         .target(name: "VigilCLI", dependencies: [
             "VigilBase", "VigilBoard", "VigilAgent", "VigilFrames", "VigilUplink", "VigilHAL", "VigilHALLinux", "VigilDrivers", "VigilParts",
-            "VigilRuntime", "VigilDSP", "VigilLoop", "VigilJSON",
-            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            "VigilRuntime", "VigilDSP", "VigilLoop", "VigilJSON", "VigilCommandLine",
         ]),
         .executableTarget(name: "vigil", dependencies: ["VigilCLI"]),
 
@@ -93,6 +92,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["VigilBase", "CTestSupport"], path: "Tests/TestSupport"),
         .testTarget(name: "VigilBaseTests", dependencies: ["VigilBase"]),
         .testTarget(name: "VigilJSONTests", dependencies: ["VigilJSON", "VigilBase"]),
+        .testTarget(name: "VigilCommandLineTests", dependencies: ["VigilCommandLine", "TestSupport"]),
         .testTarget(name: "VigilInterlockTests", dependencies: ["VigilInterlock", "VigilFrames", "TestSupport"]),
         .testTarget(name: "VigilDSPTests", dependencies: ["VigilDSP", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilBoardTests", dependencies: ["VigilBoard", "VigilParts", "TestSupport"], exclude: ["Corpus"]),
@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "VigilRuntimeTests", dependencies: [
             "VigilRuntime", "VigilBoard", "VigilLoop", "VigilSimulation", "VigilBoardSimulated", "VigilAgent", "VigilInterlock", "VigilFrames", "TestSupport",
         ]),
-        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilBoardSimulated", "VigilLoop", "VigilParts", "VigilDSP", "VigilHAL", "TestSupport"], exclude: ["Golden"]),
+        .testTarget(name: "VigilCLITests", dependencies: ["VigilCLI", "VigilAgent", "VigilFrames", "VigilUplink", "VigilBoard", "VigilRuntime", "VigilInterlock", "VigilBase", "VigilSimulation", "VigilBoardSimulated", "VigilLoop", "VigilParts", "VigilDSP", "VigilHAL", "VigilCommandLine", "TestSupport"], exclude: ["Golden"]),
         .testTarget(name: "VigilFramesTests", dependencies: ["VigilFrames", "VigilBase"]),
         .testTarget(name: "VigilUplinkTests", dependencies: ["VigilUplink", "VigilSparkplug", "VigilFrames", "VigilBase", "VigilHAL", "VigilHALLinux", "TestSupport"]),
     ]

@@ -3,7 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import ArgumentParser
+import VigilCommandLine
 import VigilAgent
 import VigilBoard
 import VigilUplink

@@ -1,4 +1,4 @@
-import ArgumentParser
+import VigilCommandLine
 import VigilBoard
 import VigilDSP
 import VigilFrames

@@ -1,4 +1,5 @@
-import ArgumentParser
+import VigilCommandLine
+import VigilAgent
 
 /// `vigil`: the root command. It only dispatches; each subcommand is a few lines over a library.
 public struct VigilCommand: ParsableCommand {
@@ -21,10 +22,29 @@ public struct VigilCommand: ParsableCommand {
     /// Parses `arguments` (without the program name), runs the command and returns the exit status.
     /// Never traps and never prints a stack trace: every error becomes one clear message.
     public static func execute(_ arguments: [String]) -> Int32 {
+        let tree = CommandTree(VigilCommand.self)
         do {
-            var command = try parseAsRoot(arguments)
+            // Packaging asks for these (Scripts/package-deb); they are not in --help.
+            if arguments.count == 2 && arguments[0] == "--generate-completion-script" {
+                Console.out(try tree.completionScript(shell: arguments[1]))
+                return ExitStatus.success.rawValue
+            }
+            if arguments.count == 2 && arguments[0] == "--generate-manual" {
+                Console.out(tree.manualPage(date: arguments[1]))
+                return ExitStatus.success.rawValue
+            }
+            var command = try tree.parse(arguments)
             try command.run()
             return ExitStatus.success.rawValue
+        } catch let error as CommandLineError {
+            switch error {
+            case .helpRequested(let text), .versionRequested(let text):
+                Console.out(text)
+                return ExitStatus.success.rawValue
+            case .usage(let message):
+                Console.err("vigil: \(message)")
+                return ExitStatus.badInput.rawValue
+            }
         } catch let error as CLIError {
             if !error.alreadyReported && !error.message.isEmpty { Console.err("vigil: \(error.message)") }
             return error.status.rawValue
@@ -32,20 +52,13 @@ public struct VigilCommand: ParsableCommand {
             Console.err("vigil: \(answer.message)")
             return answer.status.rawValue
         } catch {
-            let code = exitCode(for: error)
-            let message = fullMessage(for: error)
-            if code == .success {
-                if !message.isEmpty { Console.out(message) }
-                return ExitStatus.success.rawValue
-            }
-            if !message.isEmpty { Console.err(message) }
-            // ArgumentParser reports usage errors as EX_USAGE (64); vigil uses 2 for all bad input.
-            return code == .validationFailure ? ExitStatus.badInput.rawValue : ExitStatus.failure.rawValue
+            Console.err("vigil: \(error)")
+            return ExitStatus.failure.rawValue
         }
     }
 }
 
-/// The build's version, carried in birth frames and `vigil --version`.
+/// `vigil --version`: the agent's version (``AgentVersion``, its one home), as birth frames carry it.
 public enum VigilVersion {
-    public static let string = "0.1.0"
+    public static var string: String { AgentVersion.string }
 }

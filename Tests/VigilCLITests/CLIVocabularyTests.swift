@@ -1,4 +1,4 @@
-import ArgumentParser
+import VigilCommandLine
 import Testing
 import VigilBoard
 import VigilHAL
