@@ -39,6 +39,20 @@ import VigilParts
         #expect(naming.contains { $0.hasPrefix("VigilDrivers/") }, "\(typeName) has no driver")
     }
 
+    /// No Foundation in the binary: linking FoundationEssentials at all costs a static binary about
+    /// 7 MB (README, "Size"); VigilJSON, VigilBoard's TOMLReader and VigilCommandLine stand in for it.
+    @Test func nothingInSourcesImportsFoundation() {
+        for file in Self.sourceFiles() {
+            for line in Self.text(file).split(separator: "\n") {
+                let words = line.split(separator: " ")
+                guard let i = words.firstIndex(of: "import"), i + 1 < words.count, words[..<i].allSatisfy({ $0.hasPrefix("@") || $0 == "public" || $0 == "internal" }) else { continue }
+                #expect(!words[i + 1].hasPrefix("Foundation") && !words[i + 1].hasPrefix("_Foundation"), "\(file) imports \(words[i + 1])")
+            }
+        }
+        let manifest = TestPaths.readText(TestPaths.repositoryRoot + "/Package.swift") ?? ""
+        #expect(!manifest.contains(".package("), "a package dependency would bring its own imports")
+    }
+
     /// Only the composition root (the agent), the CLI above it, the two boards and the backends'
     /// own tests pick a backend: the runtime, the uplinks and everything below are generic.
     @Test func noLibraryBelowTheAgentImportsABackend() {
