@@ -50,7 +50,7 @@ let package = Package(
         // One file per part: registers, IDs, addresses, rates, ranges, FIFO depth, bus cost, channels.
         .target(name: "VigilParts", dependencies: ["VigilBase", "VigilFrames"]),
         // Uplinks (MQTT, UDP, serial, file) and the store-and-forward spool.
-        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilSparkplug", "VigilHAL", "CVigilMQTT"]),
+        .target(name: "VigilUplink", dependencies: ["VigilBase", "VigilFrames", "VigilSparkplug", "VigilHAL", "CVigilMQTT", "CVigilSys"]),
         .target(name: "VigilBoard", dependencies: [
             "VigilBase", "VigilParts", "VigilFrames", "VigilDSP", "VigilHAL", "VigilInterlock",
         ]),

@@ -4,6 +4,8 @@ import Glibc
 import Musl
 #endif
 import Synchronization
+import VigilLoop
+import VigilBase
 
 /// Set by SIGWINCH and SIGINT/SIGTERM; read by the watch loop (handlers may only touch atomics).
 let watchResized = Atomic<Bool>(false)
@@ -60,11 +62,8 @@ final class WatchTerminal {
         Console.out("\u{1B}[H" + lines.joined(separator: "\u{1B}[K\r\n") + "\u{1B}[K\u{1B}[J", terminator: "")
     }
 
-    static func now() -> Double {
-        var t = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &t)
-        return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
-    }
+    /// Seconds on the monotonic clock (``SystemClock``, the one reader of the system's clocks).
+    static func now() -> Double { Double(SystemClock.monotonic().nanoseconds) / 1e9 }
 
     /// The next key before `deadline` (or `.none` when it passes), `.resized` after a SIGWINCH.
     func waitForKey(until deadline: Double) -> Key {

@@ -1,8 +1,4 @@
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
+import CVigilSys
 
 /// What an MQTT uplink confirmed without an acknowledgement: QoS 0 messages count as delivered
 /// once written to the socket, so those written shortly before a connection was lost (a half-open
@@ -20,7 +16,7 @@ struct QoS0Ledger {
 
     /// The QoS of each message confirmed, in order.
     mutating func delivered(_ qos: [Int32]) {
-        let now = Self.monotonicNanoseconds()
+        let now = vigil_monotonic_ns()
         // A QoS 1 confirmation proves the connection carried everything before it.
         if qos.contains(where: { $0 > 0 }) { recent.removeAll() }
         recent.removeAll { now - $0.time > windowNanoseconds }
@@ -35,9 +31,4 @@ struct QoS0Ledger {
         recent.removeAll()
     }
 
-    static func monotonicNanoseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &ts)
-        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
-    }
 }

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
+import CVigilSys
 import VigilFrames
 import VigilSparkplug
 
@@ -80,10 +81,10 @@ public final class SparkplugUplink: Uplink {
         guard let candidate = waiting else { return }
         if let host = settings.primaryHostID {
             // The host's STATE is retained: it arrives right after the subscription if the host exists.
-            let deadline = QoS0Ledger.monotonicNanoseconds() + Int64(settings.hostWaitMilliseconds) * 1_000_000
+            let deadline = vigil_monotonic_ns() + Int64(settings.hostWaitMilliseconds) * 1_000_000
             repeat {
                 pump(candidate, timeoutMilliseconds: 50)
-            } while hostState?.online != true && QoS0Ledger.monotonicNanoseconds() < deadline
+            } while hostState?.online != true && vigil_monotonic_ns() < deadline
             guard hostState?.online == true else {
                 throw UplinkError("Sparkplug primary host \(host) is \(hostState == nil ? "unknown (no STATE message)" : "offline"); births wait for it to come online",
                                   retryAfterNanoseconds: 1_000_000_000)
@@ -134,7 +135,7 @@ public final class SparkplugUplink: Uplink {
         guard let s = session else { return }
         let alive = s.isConnected
         if alive {
-            let t = death.map(Self.milliseconds) ?? UInt64(max(0, Int64(SystemClockReading.wallMilliseconds())))
+            let t = death.map(Self.milliseconds) ?? UInt64(max(0, vigil_realtime_ns() / 1_000_000))
             let m = node.death(bdSeq: bdSeq, timestampMilliseconds: t)
             _ = try? s.publish([MQTTSession.Message(topic: m.topic, payload: m.payload, qos: 1)], deliveryTimeoutMilliseconds: 1_000)
         }
@@ -179,15 +180,6 @@ public final class SparkplugUplink: Uplink {
     }
 
     static func milliseconds(_ f: Frame) -> UInt64 { UInt64(max(0, f.header.wallClockMilliseconds)) }
-}
-
-/// The wall clock in ms, for an NDEATH without a frame to take its time from.
-enum SystemClockReading {
-    static func wallMilliseconds() -> Int64 {
-        var ts = timespec()
-        clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
-    }
 }
 
 /// bdSeq kept on disk (Sparkplug 3.0 §6.4.19: +1 per MQTT CONNECT, 255 wraps to 0), so a host can

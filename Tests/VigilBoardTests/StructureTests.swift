@@ -53,6 +53,14 @@ import VigilParts
         #expect(!manifest.contains(".package("), "a package dependency would bring its own imports")
     }
 
+    /// One reader of the system's clocks: CVigilSys's `vigil_monotonic_ns`/`vigil_realtime_ns`,
+    /// behind VigilLoop's `SystemClock`. A second `clock_gettime` in Swift is a second home.
+    @Test func onlyTheClockShimReadsTheSystemClocks() {
+        for file in Self.sourceFiles() where Self.text(file).contains("clock_gettime(") {
+            Issue.record("\(file) calls clock_gettime; use SystemClock (or vigil_monotonic_ns in a module below VigilLoop)")
+        }
+    }
+
     /// Only the composition root (the agent), the CLI above it, the two boards and the backends'
     /// own tests pick a backend: the runtime, the uplinks and everything below are generic.
     @Test func noLibraryBelowTheAgentImportsABackend() {
