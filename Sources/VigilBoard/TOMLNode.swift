@@ -35,11 +35,6 @@ indirect enum TOMLNode: Sendable, Equatable {
         case .dateTime: return "a date/time"
         }
     }
-
-    /// Parses TOML 1.0.0 text (``TOMLReader``). Throws a syntax error located by line and column.
-    static func parse(_ text: String) throws(TOMLSyntaxError) -> TOMLNode {
-        try TOMLReader.parse(text)
-    }
 }
 
 /// A TOML syntax error with its position (1-based).
