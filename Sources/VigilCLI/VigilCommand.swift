@@ -39,7 +39,7 @@ public struct VigilCommand: ParsableCommand {
         } catch let error as CommandLineError {
             switch error {
             case .helpRequested(let text), .versionRequested(let text):
-                Console.out(text)
+                Console.out(text.hasSuffix("\n") ? String(text.dropLast()) : text)
                 return ExitStatus.success.rawValue
             case .usage(let message):
                 Console.err("vigil: \(message)")
