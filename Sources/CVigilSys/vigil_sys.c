@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include "vigil_sys.h"
+#include "vigil_picontrol.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -173,4 +174,34 @@ int vigil_peer_groups(int fd, uint32_t *groups, int capacity) {
     gid_t *list = (gid_t *)groups;
     if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, list, &length) != 0) return -1;
     return (int)(length / sizeof(gid_t));
+}
+
+/* piControl (vigil_picontrol.h). _IO('K', n) as piControl.h defines KB_GET_VALUE (15),
+ * KB_SET_VALUE (16), KB_FIND_VARIABLE (17) and KB_SET_OUTPUT_WATCHDOG (26). */
+#define VIGIL_KB_IOC_MAGIC 'K'
+_Static_assert(sizeof(struct vigil_picontrol_value) == 4, "SPIValue is 4 bytes");
+_Static_assert(sizeof(struct vigil_picontrol_variable) == 38, "SPIVariable is 38 bytes");
+_Static_assert(__builtin_offsetof(struct vigil_picontrol_variable, address) == 32, "SPIVariable.i16uAddress at 32");
+_Static_assert(__builtin_offsetof(struct vigil_picontrol_variable, bit) == 34, "SPIVariable.i8uBit at 34");
+_Static_assert(__builtin_offsetof(struct vigil_picontrol_variable, length_bits) == 36, "SPIVariable.i16uLength at 36");
+
+unsigned long vigil_picontrol_request_get_value(void) { return _IO(VIGIL_KB_IOC_MAGIC, 15); }
+unsigned long vigil_picontrol_request_set_value(void) { return _IO(VIGIL_KB_IOC_MAGIC, 16); }
+unsigned long vigil_picontrol_request_find_variable(void) { return _IO(VIGIL_KB_IOC_MAGIC, 17); }
+unsigned long vigil_picontrol_request_set_output_watchdog(void) { return _IO(VIGIL_KB_IOC_MAGIC, 26); }
+
+int vigil_picontrol_find_variable(int fd, struct vigil_picontrol_variable *variable) {
+    return ioctl(fd, vigil_picontrol_request_find_variable(), variable) < 0 ? -1 : 0;
+}
+
+int vigil_picontrol_get_value(int fd, struct vigil_picontrol_value *value) {
+    return ioctl(fd, vigil_picontrol_request_get_value(), value) < 0 ? -1 : 0;
+}
+
+int vigil_picontrol_set_value(int fd, const struct vigil_picontrol_value *value) {
+    return ioctl(fd, vigil_picontrol_request_set_value(), value) < 0 ? -1 : 0;
+}
+
+int vigil_picontrol_set_output_watchdog(int fd, unsigned long milliseconds) {
+    return ioctl(fd, vigil_picontrol_request_set_output_watchdog(), &milliseconds) < 0 ? -1 : 0;
 }

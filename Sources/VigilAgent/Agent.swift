@@ -86,9 +86,8 @@ public enum Agent {
         // A profile for another board is refused before any line is touched (models = [] opts out, for test benches).
         if profile.board.backend == .linux && !profile.board.models.isEmpty {
             let model = BoardDetector.readModel()
-            if model == nil || !profile.board.models.contains(where: { BoardDetector.matches(model: model!, candidate: $0) }) {
+            if let this = BoardDetector.misfit(profile.board, model: model, compatible: BoardDetector.readCompatible()) {
                 let detected = model.flatMap { _ in BoardDetector.detect(modelFile: "/proc/device-tree/model", boardsDirectory: "Boards").matches.first }
-                let this = model.map { "this board is \"\($0)\"" } ?? "this machine has no /proc/device-tree/model (not an ARM board)"
                 throw AgentError(status: 2, message: "\(options.profilePath) is for board \(profile.board.name) (\(profile.board.models.joined(separator: ", "))), but "
                                  + this + (detected.map { "; its profile is \($0.file)" } ?? "; `vigil board detect` names the matching profile"))
             }

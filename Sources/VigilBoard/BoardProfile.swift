@@ -45,6 +45,11 @@ public struct BoardIdentity: Sendable, Equatable, Codable {
     public var description: String
     /// `/proc/device-tree/model` strings (or their prefixes) that identify this board.
     public var models: [String]
+    /// `/proc/device-tree/compatible` entries of which the board must list one, for a carrier
+    /// whose device tree keeps the module's model string (a Revolution Pi Connect 4 reads
+    /// "Raspberry Pi Compute Module 4 Rev 1.x"; only its overlay's `kunbus,revpi-connect4` tells
+    /// it from a CM4 IO Board). Empty: the model alone decides.
+    public var compatible: [String] = []
     public var backend: Backend
 
     public enum Backend: String, Sendable, Codable, CaseIterable {
@@ -75,13 +80,42 @@ public struct LineRef: Sendable, Hashable, Codable, CustomStringConvertible {
     public var description: String { "\(chip):\(line)" }
 }
 
-/// A GPIO chip, found by its label (what `gpiodetect` prints in brackets).
+/// A GPIO chip: a kernel GPIO chip found by its label (what `gpiodetect` prints in brackets), or
+/// piControl's process image on a Revolution Pi, whose driver owns the controller's own I/O.
 public struct GPIOChipSpec: Sendable, Equatable, Codable {
     public var name: String
+    public var driver: Driver = .gpiochip
+    /// The kernel chip's label; empty for piControl.
     public var label: String
     /// Line names the simulated chip exposes (simulated backend and test benches); empty on real
-    /// boards, whose kernel names the lines.
+    /// boards, whose kernel (or PiCtory's configuration) names the lines.
     public var lines: [String]
+    /// piControl's device node.
+    public var device: String?
+    /// piControl: the driver sets every output to 0 when vigil has written none for this long, and
+    /// when vigil's handle closes (vigil died).
+    public var outputWatchdogMilliseconds: Int?
+
+    public enum Driver: String, Sendable, Codable, CaseIterable {
+        /// A kernel GPIO chip through libgpiod.
+        case gpiochip
+        /// KUNBUS's piControl process image (`/dev/piControl0`): lines are PiCtory variables.
+        case picontrol
+    }
+
+    public init(name: String, driver: Driver = .gpiochip, label: String, lines: [String], device: String? = nil, outputWatchdogMilliseconds: Int? = nil) {
+        self.name = name
+        self.driver = driver
+        self.label = label
+        self.lines = lines
+        self.device = device
+        self.outputWatchdogMilliseconds = outputWatchdogMilliseconds
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case name, driver, label, lines, device
+        case outputWatchdogMilliseconds = "output_watchdog_ms"
+    }
 }
 
 /// An I2C adapter, found by its sysfs name (`/sys/bus/i2c/devices/i2c-N/name`) or a stable path.

@@ -78,13 +78,14 @@ struct ProfileParser {
         let name = t.string("name", required: true, expected: "the board's short name")
         let description = t.string("description") ?? ""
         let models = t.stringArray("models", expected: "device-tree model strings") ?? []
+        let compatible = t.stringArray("compatible", expected: "device-tree compatible strings, one of which the board must list") ?? []
         let backend = t.choice("backend", as: BoardIdentity.Backend.self) ?? .linux
         if backend == .linux && models.isEmpty && t.contains("models") == false {
             t.error("models", "missing; expected the /proc/device-tree/model strings of this board (used by `vigil board detect`)")
         }
         guard let name else { return nil }
         if !isIdentifier(name) { t.error("name", "is \"\(name)\"; expected letters, digits, '-' and '_' only") }
-        return BoardIdentity(name: name, description: description, models: models, backend: backend)
+        return BoardIdentity(name: name, description: description, models: models, compatible: compatible, backend: backend)
     }
 
     private func parseAsset(_ top: inout TableReader) -> Asset? {
@@ -107,6 +108,20 @@ struct ProfileParser {
     private func parseChip(_ name: String, _ reader: TableReader, backend: BoardIdentity.Backend) -> GPIOChipSpec? {
         var t = reader
         defer { t.finish() }
+        let driver = t.choice("driver", as: GPIOChipSpec.Driver.self) ?? .gpiochip
+        if driver == .picontrol {
+            if backend == .simulated {
+                t.error("driver", "is \"picontrol\", which needs backend = \"linux\" (the simulated board has no piControl; give the chip `lines` instead)")
+            }
+            if t.contains("label") { _ = t.string("label"); t.error("label", "is not used with driver = \"picontrol\" (the process image has no chip label)") }
+            if t.contains("lines") { _ = t.stringArray("lines"); t.error("lines", "is not used with driver = \"picontrol\" (PiCtory's configuration names the variables)") }
+            let device = t.string("device", expected: "piControl's device node, e.g. \"/dev/piControl0\"") ?? "/dev/piControl0"
+            let watchdog = t.int("output_watchdog_ms", expected: "milliseconds without a write after which piControl zeroes every output") ?? 100
+            if !(10...10_000).contains(watchdog) {
+                t.error("output_watchdog_ms", "is \(watchdog); expected 10 to 10000 ms (piControl zeroes every output when vigil writes none for this long)")
+            }
+            return GPIOChipSpec(name: name, driver: .picontrol, label: "", lines: [], device: device, outputWatchdogMilliseconds: watchdog)
+        }
         let label = t.string("label", required: true, expected: "the chip label that gpiodetect prints, e.g. \"pinctrl-bcm2711\"")
         let lines = t.stringArray("lines", expected: "the names of the simulated chip's lines") ?? []
         if backend == .simulated && lines.isEmpty {

@@ -122,12 +122,28 @@ struct ProfileValidator {
         }
         var claimed: [LineRef: (ProfileKeyPath, String)] = [:]
         let chips = Dictionary(profile.gpioChips.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        // piControl exchanges its image with the hardware once per I/O cycle (a few ms) and has
+        // no edge events: fine for relays, lamps, contacts and buttons, not for counting pulses or
+        // timing a transceiver.
+        for (i, s) in profile.sensors.enumerated() {
+            if case .tachometer(let t) = s.kind, chips[t.line.chip]?.driver == .picontrol {
+                context.error(sensorPath(i).appending("line"), "is on piControl chip \"\(t.line.chip)\", which has no edge events; a tachometer needs a kernel GPIO chip")
+            }
+        }
+        for p in profile.serialPorts {
+            if let de = p.driverEnable, chips[de.chip]?.driver == .picontrol {
+                context.error(ProfileKeyPath.root.appending("serial").appending(p.name).appending("de_line"), "is on piControl chip \"\(de.chip)\", whose I/O cycle is far too slow to time a transceiver")
+            }
+        }
         for (ref, path, owner) in uses {
             guard let chip = chips[ref.chip] else {
                 var message = "names GPIO chip \"\(ref.chip)\", but there is no [gpio.\(ref.chip)]"
                 if let close = closestMatch(ref.chip, among: Array(chips.keys)) { message += "; did you mean \"\(close)\"?" }
                 context.error(path.appending("chip"), message)
                 continue
+            }
+            if chip.driver == .picontrol && PiControlLineName(ref.line) == nil {
+                context.error(path.appending("line"), "\"\(ref.line)\" is not a piControl line; expected a PiCtory variable of one bit (\"RelayOutput_1\") or NAME.N for bit N of a wider one (\"RevPiOutput.0\"), with a name of at most \(PiControlLineName.maximumNameBytes) bytes")
             }
             if !chip.lines.isEmpty && !chip.lines.contains(ref.line) {
                 var message = "line \"\(ref.line)\" is not one of chip \"\(ref.chip)\"'s lines"
@@ -322,7 +338,10 @@ struct ProfileValidator {
         // released line varies (Raspberry Pi OS keeps its level): something outside vigil must.
         let heartbeat = profile.outputs.contains { $0.kind == .heartbeat }
         if !heartbeat && profile.watchdog.device == nil {
-            for (i, o) in profile.outputs.enumerated() where o.kind == .permissive {
+            // piControl's output watchdog is such a thing: the driver zeroes the image's outputs
+            // when vigil stops writing and when vigil's handle closes.
+            let guardedByPiControl = Set(profile.gpioChips.filter { $0.driver == .picontrol && ($0.outputWatchdogMilliseconds ?? 0) > 0 }.map(\.name))
+            for (i, o) in profile.outputs.enumerated() where o.kind == .permissive && !guardedByPiControl.contains(o.line.chip) {
                 context.error(outputPath(i), "permissive output \"\(o.name)\" has no way to drop without vigil: if the agent is killed or hangs, the kernel may keep the line at its last level (Raspberry Pi OS does) and the machine keeps running; add a heartbeat output (kind = \"heartbeat\", wired to an external watchdog relay) or a hardware watchdog ([watchdog] device = \"/dev/watchdog\")")
             }
         }

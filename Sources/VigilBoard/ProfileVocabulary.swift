@@ -16,6 +16,7 @@ extension ProfileChoice {
 
 extension BoardIdentity.Backend: ProfileChoice {}
 extension LineBias: ProfileChoice {}
+extension GPIOChipSpec.Driver: ProfileChoice {}
 extension Edge: ProfileChoice {}
 extension SerialParity: ProfileChoice {}
 extension SerialPortSpec.DirectionControl: ProfileChoice {}

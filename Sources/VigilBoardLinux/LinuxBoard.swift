@@ -10,23 +10,35 @@ import VigilRuntime
 /// and the reason (absent, permission: join group `vigil` from the udev rules).
 public final class LinuxBoard: NodeBoard {
     public typealias Bus = LinuxI2CBus
-    public typealias Chip = LinuxGPIOChip
+    /// A kernel GPIO chip, or piControl's process image (a Revolution Pi's own I/O).
+    public typealias Chip = GPIOChipChoice<LinuxGPIOChip, PiControlChip<LinuxPiControlImage>>
     public typealias Modbus = LinuxModbusClient
     public typealias Serial = LinuxSerialPort
 
     public let loaded: LoadedProfile
-    private var chips: [String: LinuxGPIOChip] = [:]
+    private var chips: [String: Chip] = [:]
     private var buses: [String: LinuxI2CBus] = [:]
 
     public init(_ loaded: LoadedProfile) { self.loaded = loaded }
 
-    public var openChips: [(name: String, chip: LinuxGPIOChip)] { chips.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
+    public var openChips: [(name: String, chip: Chip)] { chips.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } }
 
-    public func gpioChip(_ name: String) throws(NodeError) -> LinuxGPIOChip {
+    public func gpioChip(_ name: String) throws(NodeError) -> Chip {
         if let c = chips[name] { return c }
         guard let spec = loaded.profile.gpioChips.first(where: { $0.name == name }) else { throw NodeError.profile("no [gpio.\(name)] in the profile") }
+        if spec.driver == .picontrol {
+            let device = spec.device ?? LinuxPiControlImage.defaultPath
+            do {
+                let image = try LinuxPiControlImage(path: device)
+                let c = Chip(.second(PiControlChip(image: image, name: name, outputWatchdogMilliseconds: spec.outputWatchdogMilliseconds ?? 0)))
+                chips[name] = c
+                return c
+            } catch {
+                throw NodeError.hardware(what: "piControl chip \(name) (\(device); is KUNBUS's piControl driver loaded and PiCtory's configuration saved?)", error)
+            }
+        }
         do {
-            let c = try LinuxGPIOChip.open(label: spec.label)
+            let c = Chip(.first(try LinuxGPIOChip.open(label: spec.label)))
             chips[name] = c
             return c
         } catch {

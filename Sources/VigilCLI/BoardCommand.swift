@@ -128,7 +128,7 @@ public struct EffectiveProfile: Codable, Sendable {
 struct BoardDetect: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "detect",
-        abstract: "Pick the profile whose model string matches this board's /proc/device-tree/model."
+        abstract: "Pick the profile whose model string (and compatible string, where the profile names one) matches this board's device tree."
     )
 
     @Option(help: "Folder of profiles to choose from.")
@@ -137,11 +137,14 @@ struct BoardDetect: ParsableCommand {
     @Option(help: "Where the board's model string is read from.")
     var modelFile: String = "/proc/device-tree/model"
 
+    @Option(help: "Where the board's device-tree compatible strings are read from.")
+    var compatibleFile: String = "/proc/device-tree/compatible"
+
     @Flag(help: "Print the result as JSON.")
     var json = false
 
     func run() throws {
-        let result = BoardDetector.detect(modelFile: modelFile, boardsDirectory: boards)
+        let result = BoardDetector.detect(modelFile: modelFile, compatibleFile: compatibleFile, boardsDirectory: boards)
         if json {
             Console.out(JSONOutput.encode(result))
         } else {

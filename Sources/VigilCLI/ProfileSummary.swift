@@ -11,6 +11,7 @@ enum ProfileSummary {
         var out: [String] = []
         out.append("board     \(p.board.name) (\(p.board.backend.rawValue))\(p.board.description.isEmpty ? "" : " — \(p.board.description)")")
         if !p.board.models.isEmpty { out.append("models    \(p.board.models.joined(separator: " | "))") }
+        if !p.board.compatible.isEmpty { out.append("compatible \(p.board.compatible.joined(separator: " | "))") }
         out.append("asset     \(p.asset.site)/\(p.asset.area)/\(p.asset.line)/\(p.asset.machine), node \(p.asset.node)")
         out.append("sha256    \(loaded.sha256.hexString)")
         out.append("realtime  period \(p.realtime.periodMicroseconds) µs, SCHED_FIFO \(p.realtime.priority)\(p.realtime.cpu.map { ", cpu \($0)" } ?? ""), mlockall \(p.realtime.lockMemory ? "on" : "off")")
@@ -21,7 +22,12 @@ enum ProfileSummary {
         if !p.gpioChips.isEmpty {
             out.append("")
             out.append("GPIO chips")
-            for c in p.gpioChips { out.append("  \(c.name): label \"\(c.label)\"\(c.lines.isEmpty ? "" : ", \(c.lines.count) lines")") }
+            for c in p.gpioChips {
+                switch c.driver {
+                case .gpiochip: out.append("  \(c.name): label \"\(c.label)\"\(c.lines.isEmpty ? "" : ", \(c.lines.count) lines")")
+                case .picontrol: out.append("  \(c.name): piControl \(c.device ?? "/dev/piControl0"), output watchdog \(c.outputWatchdogMilliseconds ?? 0) ms")
+                }
+            }
         }
         if !p.i2cBuses.isEmpty {
             out.append("I2C buses")

@@ -14,7 +14,7 @@ import VigilParts
     static let files = TestPaths.list(boards).filter { $0.hasSuffix(".toml") }
 
     @Test func theProfilesTheProjectPromisesAreShipped() {
-        for name in ["simulator", "raspberry-pi-4", "raspberry-pi-5", "raspberry-pi-zero-2w", "raspberry-pi-cm4-io", "beagleplay"] {
+        for name in ["simulator", "raspberry-pi-4", "raspberry-pi-5", "raspberry-pi-zero-2w", "raspberry-pi-cm4-io", "revolution-pi-connect-4", "beagleplay"] {
             #expect(Self.files.contains(name + ".toml"), "Boards/\(name).toml is missing")
         }
     }
@@ -56,19 +56,39 @@ import VigilParts
     }
 
     /// Issue 22 (13): each board's device-tree model string (as /proc/device-tree/model reads on it)
-    /// picks exactly one shipped profile, the right one; a CM4S (the CM3 form factor) picks none.
+    /// and compatible list pick exactly one shipped profile, the right one; a CM4S (the CM3 form
+    /// factor) picks none. A Revolution Pi Connect 4 keeps the CM4's model string; only KUNBUS's
+    /// overlay's compatible entry tells it from a CM4 IO Board (both matched before).
     @Test(arguments: [
-        ("Raspberry Pi Compute Module 4 Rev 1.0", "raspberry-pi-cm4-io"), ("Raspberry Pi Compute Module 4 Rev 1.1", "raspberry-pi-cm4-io"),
-        ("Raspberry Pi 4 Model B Rev 1.5", "raspberry-pi-4"), ("Raspberry Pi 400 Rev 1.1", "raspberry-pi-4"),
-        ("Raspberry Pi 5 Model B Rev 1.0", "raspberry-pi-5"), ("Raspberry Pi Compute Module 4S Rev 1.0", ""),
+        ("Raspberry Pi Compute Module 4 Rev 1.0", "brcm,bcm2711", "raspberry-pi-cm4-io"),
+        ("Raspberry Pi Compute Module 4 Rev 1.1", "raspberry,4-compute-module brcm,bcm2711", "raspberry-pi-cm4-io"),
+        ("Raspberry Pi Compute Module 4 Rev 1.1", "kunbus,revpi-connect4 brcm,bcm2711", "revolution-pi-connect-4"),
+        ("Raspberry Pi Compute Module 4 Rev 1.0", "kunbus,revpi-connect4 brcm,bcm2711", "revolution-pi-connect-4"),
+        ("Raspberry Pi 4 Model B Rev 1.5", "raspberrypi,4-model-b brcm,bcm2711", "raspberry-pi-4"), ("Raspberry Pi 400 Rev 1.1", "", "raspberry-pi-4"),
+        ("Raspberry Pi 5 Model B Rev 1.0", "raspberrypi,5-model-b brcm,bcm2712", "raspberry-pi-5"), ("Raspberry Pi Compute Module 4S Rev 1.0", "", ""),
+        ("Raspberry Pi Compute Module 4S Rev 1.0", "kunbus,revpi-connect4", ""),
     ])
-    func aModelStringPicksOneProfile(model: String, board: String) throws {
+    func aModelStringPicksOneProfile(model: String, compatible: String, board: String) throws {
         let dir = TestPaths.makeTemporaryDirectory("vigil-model")
         defer { TestPaths.removeTree(dir) }
         TestPaths.writeFile(dir + "/model", model + "\u{0}")
-        let result = BoardDetector.detect(modelFile: dir + "/model", boardsDirectory: Self.boards)
+        // As the kernel writes it: each string NUL-terminated.
+        TestPaths.writeFile(dir + "/compatible", compatible.split(separator: " ").map { $0 + "\u{0}" }.joined())
+        let result = BoardDetector.detect(modelFile: dir + "/model", compatibleFile: dir + "/compatible", boardsDirectory: Self.boards)
         #expect(result.invalid.isEmpty, "\(result.invalid)")
-        #expect(result.matches.map(\.board) == (board.isEmpty ? [] : [board]), "\(model): \(result.matches.map(\.board))")
+        #expect(result.matches.map(\.board) == (board.isEmpty ? [] : [board]), "\(model) [\(compatible)]: \(result.matches.map(\.board))")
+    }
+
+    /// The agent refuses a profile whose compatible list the board does not carry (the Connect 4
+    /// profile on a CM4 IO Board would drive piControl that is not there), and says why.
+    @Test func aProfileThatNeedsACompatibleStringIsRefusedWithoutIt() throws {
+        let connect4 = try BoardProfileLoader.load(path: Self.boards + "/revolution-pi-connect-4.toml").profile.board
+        let model = "Raspberry Pi Compute Module 4 Rev 1.1"
+        #expect(BoardDetector.misfit(connect4, model: model, compatible: ["kunbus,revpi-connect4", "brcm,bcm2711"]) == nil)
+        let refused = try #require(BoardDetector.misfit(connect4, model: model, compatible: ["raspberrypi,4-compute-module", "brcm,bcm2711"]))
+        #expect(refused.contains("kunbus,revpi-connect4"), "\(refused)")
+        #expect(BoardDetector.misfit(connect4, model: "Raspberry Pi 4 Model B Rev 1.5", compatible: ["kunbus,revpi-connect4"]) != nil)
+        #expect(BoardDetector.misfit(connect4, model: nil, compatible: []) != nil)
     }
 
     @Test func simulatorProfileDefaultsAreFilledIn() throws {

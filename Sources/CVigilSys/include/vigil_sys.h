@@ -6,6 +6,8 @@
 
 #include <stdint.h>
 
+#include "vigil_picontrol.h"
+
 /* ioctl(I2C_SLAVE or I2C_SLAVE_FORCE): address following SMBus transfers on this fd. */
 int vigil_i2c_set_address(int fd, unsigned address, int force);
 /* ioctl(I2C_FUNCS): the adapter's functionality bits (I2C_FUNC_*). */
