@@ -239,6 +239,35 @@ wait $safe; r=$?
 check "after SIGKILL, vigil safe-state drives the line the kernel left high back low" $([ "$after_kill" = 1 ] && [ "$held" = 0 ] && [ $r = 0 ]; echo $?) "after SIGKILL $after_kill, during safe-state $held, exit $r: $(tr '\n' ' ' < /tmp/safe.txt | cut -c1-120)"
 pull $RUN_PERMIT pull-down
 
+# piControl, a Revolution Pi's process image: /dev/piControl0 served through the kernel's CUSE by
+# picontrol_peer (the driver's ABI and watchdog, from its source). The bench profile's permissive
+# moves to the X2 relay (RevPiOutput.0); vigil's Linux backend talks to it through real ioctls.
+insmod /lib/modules/fuse.ko; insmod /lib/modules/cuse.ko
+picontrol_peer /tmp/picontrol.log /tmp/x2relay > /tmp/picontrol.err 2>&1 & peer=$!
+for i in $(seq 50); do [ -c /dev/piControl0 ] && break; sleep 0.1; done
+sed 's|line = { chip = "sim", line = "RUN_PERMIT" }|line = { chip = "x2", line = "RevPiOutput.0" }|' /bench.toml > /tmp/revpi.toml
+printf '\n[gpio.x2]\ndriver = "picontrol"\noutput_watchdog_ms = 100\n' >> /tmp/revpi.toml
+relay() { cat /tmp/x2relay 2>/dev/null || echo "?"; }
+arm_relay() { for attempt in 1 2 3; do press_reset; for i in $(seq 20); do [ "$(relay)" = 1 ] && return 0; sleep 0.1; done; sleep 1; done; return 1; }
+rm -f /tmp/vigil/control.sock
+vigil run --board /tmp/revpi.toml > /tmp/agent4.log 2>&1 & agent=$!
+ready=no; wait_state waiting_for_reset 300 && ready=yes
+arm_relay; armed=$(relay)
+check "through /dev/piControl0 the agent finds RevPiOutput.0, arms the output watchdog with an 8-byte 100 ms, and the reset energizes the X2 relay" $([ -c /dev/piControl0 ] && grep -q "^FIND RevPiOutput$" /tmp/picontrol.log && grep -q "^WATCHDOG 100$" /tmp/picontrol.log && [ "$armed" = 1 ]; echo $?) "ready $ready, relay $armed; $(grep -v RELAY /tmp/picontrol.log | sort -u | tr '\n' ' ' | cut -c1-120)$(head -c 100 /tmp/picontrol.err)"
+t0=$(now_ms); kill -STOP $agent
+while [ "$(relay)" = 1 ] && [ $(( $(now_ms) - t0 )) -lt 3000 ]; do :; done
+frozen=$(( $(now_ms) - t0 ))
+echo "TRIP_MS picontrol-frozen $frozen"
+check "a frozen agent (SIGSTOP): piControl's output watchdog drops the X2 relay" $([ "$(relay)" = 0 ] && grep -q "^EXPIRED$" /tmp/picontrol.log && [ $frozen -le 400 ]; echo $?) "$frozen ms after SIGSTOP (watchdog 100 ms, 5 ms I/O cycle, 10 ms clock resolution)"
+kill -CONT $agent
+wait_state waiting_for_reset 100
+arm_relay; again=$(relay)
+kill -9 $agent; wait $agent 2>/dev/null
+for i in $(seq 20); do [ "$(relay)" = 0 ] && break; sleep 0.05; done
+check "a killed agent (SIGKILL): the kernel closes its handle and piControl zeroes the X2 relay" $([ "$again" = 1 ] && [ "$(relay)" = 0 ] && grep -q "^RELEASE zeroed$" /tmp/picontrol.log; echo $?) "armed again: $again, relay after SIGKILL: $(relay)"
+kill $peer 2>/dev/null
+# (The killed agent left the i6300esb running; the next agent opens and pets it at once.)
+
 # SIGTERM: a clean stop drives the output off itself.
 rm -f /tmp/vigil/control.sock
 vigil run --board /bench.toml > /tmp/agent2.log 2>&1 & agent=$!
@@ -292,7 +321,7 @@ frozen=$(heartbeat_levels 60)
 check "a frozen agent: the heartbeat line stops toggling" $([ "$before" = 2 ] && [ "$frozen" = 1 ]; echo $?) "levels before SIGSTOP $before, after $frozen"
 
 # On a failure, the agent's own account goes to the host with the checks.
-[ $failed = 0 ] || { tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'; tail -15 /tmp/agent2.log | sed 's/^/AGENT2LOG /'; tail -10 /tmp/agent3.log | sed 's/^/AGENT3LOG /'; }
+[ $failed = 0 ] || { tail -30 /tmp/agent.log | sed 's/^/AGENTLOG /'; tail -15 /tmp/agent2.log | sed 's/^/AGENT2LOG /'; tail -10 /tmp/agent3.log | sed 's/^/AGENT3LOG /'; tail -15 /tmp/agent4.log | sed 's/^/AGENT3LOG /'; grep -v RELAY /tmp/picontrol.log | tail -8 | sed 's/^/AGENT3LOG picontrol: /'; }
 echo "SUMMARY $passed passed, $failed failed"
 # The agent stays frozen: the watchdog (3 s, two stages) must reset the guest well within 30 s.
 echo "WATCHDOG_WAIT $(now_ms)"
