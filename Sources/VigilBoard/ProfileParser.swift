@@ -212,7 +212,7 @@ struct ProfileParser {
     // MARK: - Sensors
 
     /// Every `type` a sensor may have: the registered parts, then the kinds the profile describes itself.
-    private static let sensorTypes = Parts.typeNames + ["hwmon", "modbus", "digital_input", "tachometer"]
+    private static let sensorTypes = Parts.typeNames + ["hwmon", "iio", "modbus", "digital_input", "tachometer"]
 
     private func parseSensor(_ reader: TableReader) -> SensorSpec? {
         var t = reader
@@ -232,6 +232,8 @@ struct ProfileParser {
             kind = parseCurrentLoop(&t, part: part).map { .currentLoop($0) }
         } else if type == "hwmon" {
             kind = parseHwmon(&t).map { .hwmon($0) }
+        } else if type == "iio" {
+            kind = parseIIO(&t).map { .hwmon($0) }
         } else if type == "modbus" {
             kind = parseModbusDevice(&t).map { .modbus($0) }
         } else if type == "digital_input" {
@@ -428,6 +430,17 @@ struct ProfileParser {
         let poll = t.int("poll_ms", range: 100...3_600_000, expected: "how often to read it, ms (at least 100: a hwmon read may take the kernel a bus transfer)") ?? 1000
         guard let device else { return nil }
         return HwmonSpec(device: device, attribute: attribute, pollMilliseconds: poll)
+    }
+
+    private func parseIIO(_ t: inout TableReader) -> HwmonSpec? {
+        let device = t.string("device", required: true, expected: "the IIO device's name, as /sys/bus/iio/devices/iio:device*/name gives it (e.g. \"ads1015\" for Linux's ti-ads1015 driver)")
+        let channel = t.string("channel", required: true, expected: "an IIO channel such as \"in_voltage0\"")
+        if let channel, HwmonSpec.iioInput(of: channel) == nil {
+            t.error("channel", "is \"\(channel)\"; vigil reads in_voltageN, in_voltageN-voltageM, in_currentN and in_temp[N] (the files CHANNEL_raw and CHANNEL_scale, or CHANNEL_input)")
+        }
+        let poll = t.int("poll_ms", range: 100...3_600_000, expected: "how often to read it, ms (at least 100: an IIO read may take the kernel a conversion)") ?? 1000
+        guard let device, let channel else { return nil }
+        return HwmonSpec(device: device, attribute: channel, pollMilliseconds: poll, interface: .iio)
     }
 
     private func parseModbusDevice(_ t: inout TableReader) -> ModbusDeviceSpec? {

@@ -25,7 +25,7 @@ public struct SensorSpec: Sendable, Equatable, Codable {
         case .accelerometer(let a): return a.part
         case .temperature(let t): return t.part
         case .currentLoop(let c): return c.part
-        case .hwmon: return "hwmon"
+        case .hwmon(let h): return h.interface.rawValue
         case .modbus: return "modbus"
         case .digitalInput: return "digital_input"
         case .tachometer: return "tachometer"
@@ -56,8 +56,10 @@ public struct SensorSpec: Sendable, Equatable, Codable {
             var spec = try CurrentLoopSpec(from: decoder)
             spec.part = type
             kind = .currentLoop(spec)
-        } else if type == "hwmon" {
-            kind = .hwmon(try HwmonSpec(from: decoder))
+        } else if let interface = HwmonSpec.Interface(rawValue: type) {
+            var spec = try HwmonSpec(from: decoder)
+            spec.interface = interface
+            kind = .hwmon(spec)
         } else if type == "modbus" {
             kind = .modbus(try ModbusDeviceSpec(from: decoder))
         } else if type == "digital_input" {
@@ -259,14 +261,33 @@ public struct CurrentLoopSpec: Sendable, Equatable, Codable {
     public func milliamps(volts: Double) -> Double { volts / shuntOhms * 1000 }
 }
 
-/// A sensor the kernel already drives (a device-tree overlay bound `lm75`, `ina219`, …), read
-/// through its hwmon class attribute instead of from its I2C address, which the kernel owns.
+/// A sensor the kernel already drives (a device-tree overlay bound `lm75`, `ina219`, `ads1015`,
+/// …), read through its hwmon class attribute or its IIO channel instead of from its I2C address,
+/// which the kernel owns.
 public struct HwmonSpec: Sendable, Equatable, Codable {
-    /// The hwmon device's `name` (the kernel driver's name for the chip).
+    /// The hwmon or IIO device's `name` (the kernel driver's name for the chip).
     public var device: String
-    /// The input attribute: `temp1_input`, `in0_input`, `curr1_input`, `fan1_input`.
+    /// hwmon: the input attribute (`temp1_input`, `in0_input`, `curr1_input`, `fan1_input`).
+    /// IIO: the channel (`in_voltage0`, `in_voltage0-voltage1`, `in_current1`, `in_temp`).
     public var attribute: String
     public var pollMilliseconds: Int
+    /// Which kernel interface: the profile's `type` (not encoded separately).
+    public var interface: Interface = .hwmon
+
+    public enum Interface: String, Sendable, Codable {
+        /// `/sys/class/hwmon/hwmon*/`: integer attributes in milli-units.
+        case hwmon
+        /// `/sys/bus/iio/devices/iio:device*/`: `_raw` × `_scale` (+ `_offset`) or `_input`, in
+        /// the IIO ABI's milli-units; vigil's reader returns micro-units, to keep the fraction.
+        case iio
+    }
+
+    public init(device: String, attribute: String, pollMilliseconds: Int, interface: Interface = .hwmon) {
+        self.device = device
+        self.attribute = attribute
+        self.pollMilliseconds = pollMilliseconds
+        self.interface = interface
+    }
 
     enum CodingKeys: String, CodingKey {
         case device, attribute
@@ -301,7 +322,24 @@ public struct HwmonSpec: Sendable, Equatable, Codable {
         }
     }
 
-    public var input: Input? { Self.input(of: attribute) }
+    /// An IIO channel's input (Documentation/ABI/testing/sysfs-bus-iio: voltage in mV, current in
+    /// mA, temperature in m°C, which vigil's reader returns ×1000): `in_voltageN`, a differential
+    /// `in_voltageN-voltageM`, `in_currentN`, `in_temp` or `in_tempN`; nil for any other.
+    public static func iioInput(of channel: String) -> Input? {
+        for (prefix, hwmonPrefix) in [("in_voltage", "in"), ("in_current", "curr"), ("in_temp", "temp")] where channel.hasPrefix(prefix) {
+            let rest = channel.dropFirst(prefix.count)
+            let index = rest.prefix { $0.isNumber }
+            let tail = rest.dropFirst(index.count)
+            let differential = prefix == "in_voltage" && !index.isEmpty && tail.hasPrefix("-voltage") && tail.count > 8 && tail.dropFirst(8).allSatisfy(\.isNumber)
+            guard tail.isEmpty && (!index.isEmpty || prefix == "in_temp") || differential else { return nil }
+            guard var input = inputs.first(where: { $0.prefix == hwmonPrefix }) else { return nil }
+            input.scale = 1e-6
+            return input
+        }
+        return nil
+    }
+
+    public var input: Input? { interface == .iio ? Self.iioInput(of: attribute) : Self.input(of: attribute) }
 }
 
 /// A Modbus slave described entirely by its register map.

@@ -111,6 +111,13 @@ public final class LinuxBoard: NodeBoard {
         try LinuxHwmonInput(device: device, attribute: attribute)
     }
 
+    public func kernelInput(_ spec: HwmonSpec) throws(HALError) -> any HwmonInput {
+        switch spec.interface {
+        case .hwmon: return try LinuxHwmonInput(device: spec.device, attribute: spec.attribute)
+        case .iio: return try LinuxIIOInput(device: spec.device, channel: spec.attribute)
+        }
+    }
+
     public func serialPort(device: String, baud: Int) throws(HALError) -> LinuxSerialPort {
         try LinuxSerialPort(path: device, baud: baud)
     }

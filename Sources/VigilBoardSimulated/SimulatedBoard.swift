@@ -86,9 +86,11 @@ public final class SimulatedBoard: NodeBoard {
                 // A kernel-driven sensor on the machine: a temperature follows the scenario's
                 // (in millidegrees, as hwmon reports it); other inputs hold a mid-scale value.
                 let scenario = self.scenario, clock = self.clock
+                // An IIO channel reads in micro-units (vigil's IIO reader keeps the fraction).
                 let isTemperature = h.input?.channel.unit == .degreesCelsius
+                let unit: Double = h.interface == .iio ? 1_000_000 : 1000
                 hwmonInputs["\(h.device)/\(h.attribute)"] = SimulatedHwmonInput {
-                    isTemperature ? Int64((scenario.temperature(atSeconds: Double(clock.now.nanoseconds(since: origin)) / 1e9) * 1000).rounded()) : 1000
+                    Int64(((isTemperature ? scenario.temperature(atSeconds: Double(clock.now.nanoseconds(since: origin)) / 1e9) : 1) * unit).rounded())
                 }
             case .modbus(let m):
                 let slave = Self.modbusSensorModel(m, scenario: scenario, origin: origin)
@@ -185,6 +187,8 @@ public final class SimulatedBoard: NodeBoard {
         guard let b = buses[name] else { throw NodeError.profile("no simulated bus \(name)") }
         return b
     }
+
+    public func kernelInput(_ spec: HwmonSpec) throws(HALError) -> any HwmonInput { try hwmonInput(device: spec.device, attribute: spec.attribute) }
 
     public func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput {
         guard let input = hwmonInputs["\(device)/\(attribute)"], !input.removed else {

@@ -54,7 +54,7 @@ enum ProfileSummary {
             case .currentLoop(let c):
                 out.append("  \(s.name): 4–20 mA loop on \(c.part) \(c.input) (\(c.bus) @ 0x\(String(c.address, radix: 16))), \(formatNumber(c.shuntOhms)) Ω shunt, ±\(formatNumber(c.rangeVolts)) V, \(c.dataRateSPS) SPS \(c.continuous ? "continuous" : "single-shot"), 4 mA = \(formatNumber(c.low)) \(c.unit.rawValue), 20 mA = \(formatNumber(c.high)) \(c.unit.rawValue), every \(c.pollMilliseconds) ms")
             case .hwmon(let h):
-                out.append("  \(s.name): kernel hwmon device \(h.device), \(h.attribute), every \(h.pollMilliseconds) ms")
+                out.append("  \(s.name): kernel \(h.interface.rawValue) device \(h.device), \(h.attribute), every \(h.pollMilliseconds) ms")
             case .modbus(let m):
                 out.append("  \(s.name): modbus unit \(m.unit) on \(m.port), \(m.registers.count) registers every \(m.pollMilliseconds) ms")
             case .digitalInput(let d):

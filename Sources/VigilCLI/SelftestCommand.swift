@@ -227,12 +227,13 @@ struct SensorIdentityChecks: BoardVisitor {
         let check = "sensor \(name)"
         guard let input = h.input else { return SelftestCheck(check: check, pass: false, detail: "\(h.attribute) is not an input vigil reads") }
         do {
-            let raw = try board.hwmonInput(device: h.device, attribute: h.attribute).read()
+            let raw = try board.kernelInput(h).read()
             let value = Double(raw) * input.scale
-            return SelftestCheck(check: check, pass: true, detail: "hwmon \(h.device) \(h.attribute): \(ProfileSummary.formatNumber((value * 1000).rounded() / 1000)) \(input.channel.unit.rawValue)")
+            return SelftestCheck(check: check, pass: true, detail: "\(h.interface.rawValue) \(h.device) \(h.attribute): \(ProfileSummary.formatNumber((value * 1000).rounded() / 1000)) \(input.channel.unit.rawValue)")
         } catch {
-            let hint = error.kind == .noDevice ? " (no hwmon device named \(h.device): is its driver bound? ls /sys/class/hwmon/*/name)" : ""
-            return SelftestCheck(check: check, pass: false, detail: "hwmon \(h.device) \(h.attribute): \(error)\(hint)")
+            let list = h.interface == .iio ? "/sys/bus/iio/devices/*/name" : "/sys/class/hwmon/*/name"
+            let hint = error.kind == .noDevice ? " (no \(h.interface.rawValue) device named \(h.device): is its driver bound? ls \(list))" : ""
+            return SelftestCheck(check: check, pass: false, detail: "\(h.interface.rawValue) \(h.device) \(h.attribute): \(error)\(hint)")
         }
     }
 

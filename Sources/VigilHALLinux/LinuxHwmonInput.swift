@@ -21,13 +21,17 @@ public final class LinuxHwmonInput: HwmonInput {
     deinit { close(fd) }
 
     /// The first `hwmon*` directory under `root` whose `name` is `device`.
-    public static func find(device: String, root: String) -> String? {
+    public static func find(device: String, root: String) -> String? { findNamed(device, prefix: "hwmon", root: root) }
+
+    /// The first directory under `root`, in name order, starting with `prefix` whose `name` file
+    /// reads `device`: hwmon and IIO both list their devices this way.
+    static func findNamed(_ device: String, prefix: String, root: String) -> String? {
         guard let dir = opendir(root) else { return nil }
         defer { closedir(dir) }
         var names: [String] = []
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
-            if name.hasPrefix("hwmon") { names.append(name) }
+            if name.hasPrefix(prefix) { names.append(name) }
         }
         for n in names.sorted() where readLine(root + "/" + n + "/name") == device { return root + "/" + n }
         return nil

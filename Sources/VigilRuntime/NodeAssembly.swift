@@ -118,9 +118,8 @@ public enum NodeAssembly {
                                                           intervalNanoseconds: Int64(t.pollMilliseconds) * 1_000_000)))
             case .hwmon(let h):
                 guard let input = h.input else { throw NodeError.profile("sensor \(sensor.name): attribute \(h.attribute) is not an input vigil reads") }
-                let device = h.device, attribute = h.attribute
                 let mailbox = Mailbox(ChannelSample.missing)
-                hwmonWorker.add(open: { () throws(HALError) in try board.hwmonInput(device: device, attribute: attribute) }, scale: input.scale,
+                hwmonWorker.add(open: { () throws(HALError) in try board.kernelInput(h) }, scale: input.scale,
                                 intervalNanoseconds: Int64(h.pollMilliseconds) * 1_000_000, mailbox: mailbox)
                 slots.append(.hwmon(HwmonSlot(name: sensor.name, mailbox: mailbox, channel: try index("\(sensor.name).\(input.channel.suffix)"))))
             case .currentLoop(let c):

@@ -27,6 +27,9 @@ public protocol NodeBoard: AnyObject {
     /// An input of a device a kernel driver owns, by its hwmon device name and attribute.
     /// Throws `.noDevice` while no such device is bound (the slot looks again later).
     func hwmonInput(device: String, attribute: String) throws(HALError) -> any HwmonInput
+    /// The input of a kernel-driven sensor through the interface its profile names (hwmon, or an
+    /// IIO channel). The default serves hwmon only.
+    func kernelInput(_ spec: HwmonSpec) throws(HALError) -> any HwmonInput
     /// The serial line of a serial uplink.
     func serialPort(device: String, baud: Int) throws(HALError) -> Serial
     /// The clock `[i2c.NAME]`'s adapter really runs at, where the system says (a device-tree
@@ -42,6 +45,13 @@ public protocol NodeBoard: AnyObject {
     func clockSyncState() -> ClockSyncState
     /// The Modbus pollers' time line (their own thread).
     func pollerTimestamp() -> Timestamp
+}
+
+extension NodeBoard {
+    public func kernelInput(_ spec: HwmonSpec) throws(HALError) -> any HwmonInput {
+        guard spec.interface == .hwmon else { throw HALError(.unsupported, code: 95, operation: "iio input on this board") }
+        return try hwmonInput(device: spec.device, attribute: spec.attribute)
+    }
 }
 
 /// Why a node could not be assembled or started.

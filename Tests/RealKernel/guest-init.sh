@@ -16,8 +16,9 @@ mount -t tmpfs tmp /tmp
 insmod /lib/modules/configfs.ko && mount -t configfs none /sys/kernel/config
 insmod /lib/modules/gpio-sim.ko
 insmod /lib/modules/i2c-dev.ko
-insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x4a,0x53
+insmod /lib/modules/i2c-stub.ko chip_addr=0x48,0x49,0x4a,0x4b,0x53
 insmod /lib/modules/lm75.ko
+for m in industrialio kfifo_buf industrialio-triggered-buffer ti-ads1015; do insmod /lib/modules/$m.ko; done
 # The watchdog core is a module on amd64 and built in on arm64.
 [ -f /lib/modules/watchdog.ko ] && insmod /lib/modules/watchdog.ko
 insmod /lib/modules/i6300esb.ko
@@ -81,6 +82,11 @@ i2cset -y $BUS 0x49 0x03 0x7f; i2cset -y $BUS 0x49 0x04 0xff; i2cset -y $BUS 0x4
 # An LM75 at 0x4a (42.5 °C: 0x2A80, which SMBus word order stores as 0x802A), bound to the kernel's lm75 driver.
 i2cset -y $BUS 0x4a 0x00 0x802a w
 echo lm75 0x4a > /sys/bus/i2c/devices/i2c-$BUS/new_device
+# An ADS1115 at 0x4b bound to the kernel's ti-ads1015 (IIO) driver: its conversion word 0x3840
+# (14400 codes; the driver reads the word byte-swapped, as SMBus order stores 0x4038), at the
+# driver's default ±2.048 V is 0.0625 mV a code: 900 mV on in_voltage0.
+i2cset -y $BUS 0x4b 0x00 0x4038 w
+echo ads1115 0x4b > /sys/bus/i2c/devices/i2c-$BUS/new_device
 echo "bench: $GUEST_ARCH guest: gpio-sim at $SIM, i2c-stub on i2c-$BUS, Modbus on $SERIAL, kernel $(uname -r)"
 
 # The binary under test is the one the host built (for aarch64: the flashed artifact itself), on a
@@ -125,6 +131,8 @@ check "an open 4-20 mA loop fails the selftest and says why" $(echo "$loop" | gr
 i2cset -y $BUS 0x49 0x00 0x38
 cab=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "sensor cabinet"[^}]*')
 check "the kernel's lm75 driver is read through hwmon" $(echo "$cab" | grep -q '"pass" : true' && echo "$cab" | grep -q 'temp1_input: 42.5 degC'; echo $?) "$(cat /sys/class/hwmon/*/name 2>/dev/null | tr '\n' ' ')$(echo $cab | cut -c1-120)"
+supply=$(tr -d '\n' < /tmp/selftest.json | grep -o '"check" : "sensor supply"[^}]*')
+check "the kernel's ti-ads1015 driver is read through IIO (raw × scale)" $(echo "$supply" | grep -q '"pass" : true' && echo "$supply" | grep -q 'iio ads1015 in_voltage0: 0.9 V'; echo $?) "$(cat /sys/bus/iio/devices/*/name 2>/dev/null | tr '\n' ' ')raw $(cat /sys/bus/iio/devices/iio:device0/in_voltage0_raw 2>/dev/null) scale $(cat /sys/bus/iio/devices/iio:device0/in_voltage0_scale 2>/dev/null); $(echo $supply | cut -c1-100)"
 # Removed (delete_device unbinds the driver and its hwmon directory goes): a failure that says
 # why; bound again: found again.
 echo 0x4a > /sys/bus/i2c/devices/i2c-$BUS/delete_device

@@ -294,4 +294,32 @@ final class SimulatedNode {
         node.step(1000)
         #expect(node.value("cabinet.temperature").quality.isGood)
     }
+
+    /// The same through IIO (`type = "iio"`): the channel's micro-units arrive as volts, and a
+    /// channel whose device goes away is a fault of its value.
+    @Test func anIIOChannelReadsInItsUnitAndFaultsWhenRemoved() throws {
+        let node = try SimulatedNode(edit: { text in
+            text = text.replacing("[[sensors]]\nname = \"qm30\"", with: """
+                [[sensors]]
+                name = "supply"
+                type = "iio"
+                device = "ads1015"
+                channel = "in_voltage0"
+                poll_ms = 250
+
+                [[sensors]]
+                name = "qm30"
+                """)
+        })
+        node.step(1000)
+        let reading = node.value("supply.voltage")
+        #expect(reading.quality.isGood && abs(reading.value - 1.0) < 1e-9, "\(reading)")
+        let input = try #require(node.board.hwmonInputs["ads1015/in_voltage0"])
+        input.value = { 900_125 }
+        node.step(600)
+        #expect(abs(node.value("supply.voltage").value - 0.900125) < 1e-9, "the fraction of a millivolt is kept")
+        input.removed = true
+        node.step(600)
+        #expect(node.value("supply.voltage").quality.contains(.commFault))
+    }
 }
