@@ -36,7 +36,9 @@ public final class SimulatedBoard: NodeBoard {
     /// The wall clock of a run on a manual clock: 2026-11-18T…, plus the manual clock's time.
     public static let manualEpochMicroseconds: Int64 = 1_795_000_000_000_000
 
-    public init(_ loaded: LoadedProfile, clock: SimulationClock, modbusClock: SimulationClock? = nil) {
+    /// - Parameter adapterClockHz: the clock each named bus's adapter really runs at, as a device
+    ///   tree would set it apart from the profile's `clock_hz`; a bus not named runs at the profile's.
+    public init(_ loaded: LoadedProfile, clock: SimulationClock, modbusClock: SimulationClock? = nil, adapterClockHz: [String: Int] = [:]) {
         self.loaded = loaded
         self.clock = clock
         self.modbusClock = modbusClock ?? clock
@@ -45,7 +47,7 @@ public final class SimulatedBoard: NodeBoard {
         let origin = clock.now
         let seed = scenario.spec.seed
         for b in profile.i2cBuses {
-            buses[b.name] = SimulatedI2CBus(name: b.adapter ?? b.path ?? b.name, clock: clock, clockHz: b.clockHz, seed: seed)
+            buses[b.name] = SimulatedI2CBus(name: b.adapter ?? b.path ?? b.name, clock: clock, clockHz: adapterClockHz[b.name] ?? b.clockHz, seed: seed)
         }
         for c in profile.gpioChips {
             chips[c.name] = SimulatedGPIOChip(label: c.label, name: "gpiochip-\(c.name)", lineNames: c.lines, clock: clock)

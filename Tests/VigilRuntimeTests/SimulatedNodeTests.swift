@@ -28,11 +28,11 @@ final class SimulatedNode {
     var index: Int64 = 0
     let period: Int64 = 1_000_000
 
-    init(profile: String = "simulator.toml", edit: ((inout String) -> Void)? = nil) throws {
+    init(profile: String = "simulator.toml", adapterClockHz: [String: Int] = [:], edit: ((inout String) -> Void)? = nil) throws {
         var text = TestPaths.readText(TestPaths.repositoryRoot + "/Boards/" + profile)!
         edit?(&text)
         loaded = try BoardProfileLoader.load(bytes: Array(text.utf8), path: profile)
-        board = SimulatedBoard(loaded, clock: clock, modbusClock: modbusClock)
+        board = SimulatedBoard(loaded, clock: clock, modbusClock: modbusClock, adapterClockHz: adapterClockHz)
         let node = try NodeAssembly.assemble(on: board)
         cycle = node.cycle
         workers = node.modbusWorkers
@@ -321,5 +321,22 @@ final class SimulatedNode {
         input.removed = true
         node.step(600)
         #expect(node.value("supply.voltage").quality.contains(.commFault))
+    }
+}
+
+/// Issue 22 (11): the adapter's real clock, not the profile's clock_hz, decides whether the
+/// sampling fits, and the node refuses to start, naming the bus, the clock and what to change.
+@Suite struct I2CClockAtStartTests {
+    @Test func anADXL345At800HzOnA100kHzAdapterIsRefusedAtStart() throws {
+        var refusal = ""
+        do {
+            _ = try SimulatedNode(adapterClockHz: ["sensors": 100_000])
+        } catch {
+            refusal = "\(error)"
+        }
+        #expect(refusal.contains("i2c sensors: the adapter runs at 100 kHz (profile: clock_hz = 400000)"), "\(refusal)")
+        #expect(refusal.contains("raise the adapter's clock in the device tree"), "\(refusal)")
+        // At 400 kHz the same profile starts.
+        _ = try SimulatedNode()
     }
 }
